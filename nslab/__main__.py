@@ -1,0 +1,3 @@
+from nslab.cli.main import main
+
+main()

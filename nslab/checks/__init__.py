@@ -1,0 +1,1 @@
+"""Checks: declared expectations, live probes that test them, and the grader."""

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import click
+
+from nslab.cli.common import need_root
+
+
+@click.command("cleanup")
+def cleanup_command() -> None:
+    """Remove every nslab lab on this machine, even without its state files.
+
+    Finds nslab's namespaces by the ownership marker each one carries and removes only
+    those; namespaces and processes of other tools are never touched.
+
+    \b
+    Example:
+      sudo nslab cleanup
+    """
+    from nslab import lab
+
+    need_root("nslab cleanup")
+    from nslab.cli.render import print_teardown
+
+    print_teardown(lab.down(None, everything=True), quiet_if_empty=False)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+import shutil
+
+import click
+
+from nslab.cli.common import LAB_OPTION, need_root, resolve_lab
+
+
+def _netns_for(lab: str, node: str) -> str:
+    from nslab import state
+    from nslab.errors import UsageError
+    from nslab.journal import read
+    from nslab.schema import did_you_mean
+
+    nodes = {e.get("node"): e["name"] for e in read(state.lab_dir(lab)).netns}
+    if node not in nodes:
+        known = sorted(n for n in nodes if n)
+        raise UsageError(
+            f"lab {lab} has no node {node!r}", did_you_mean(node, known) or "nodes: " + ", ".join(known)
+        )
+    return str(nodes[node])
+
+
+@click.command("exec", context_settings={"ignore_unknown_options": True})
+@LAB_OPTION
+@click.argument("node")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_command(lab: str | None, node: str, command: tuple[str, ...]) -> None:
+    """Run one command inside a lab node (with its /etc/hosts and resolv.conf).
+
+    \b
+    Example:
+      sudo nslab exec client -- ip route
+      sudo nslab exec client -- ping -c1 10.0.2.10
+    """
+    need_root("nslab exec")
+    ns = _netns_for(resolve_lab(lab), node)
+    args = list(command[1:] if command and command[0] == "--" else command)
+    os.execvp("ip", ["ip", "netns", "exec", ns, *args])
+
+
+@click.command("shell")
+@LAB_OPTION
+@click.argument("node")
+def shell_command(lab: str | None, node: str) -> None:
+    """Open an interactive shell inside a lab node; the prompt shows lab:node.
+
+    Exit the shell (Ctrl-D) to come back to your machine.
+
+    \b
+    Example:
+      sudo nslab shell client
+    """
+    from nslab import state
+
+    need_root("nslab shell")
+    lab_name = resolve_lab(lab)
+    ns = _netns_for(lab_name, node)
+    prompt = f"[{lab_name}:{node}] \\w\\$ "
+    bash = shutil.which("bash")
+    env = dict(os.environ, NSLAB_LAB=lab_name, NSLAB_NODE=node)
+    if bash is None:
+        env["PS1"] = f"[{lab_name}:{node}] $ "
+        os.execvpe("ip", ["ip", "netns", "exec", ns, "sh", "-i"], env)
+    rcfile = os.path.join(state.lab_dir(lab_name), f"bashrc-{node}")
+    with open(rcfile, "w") as handle:
+        handle.write(
+            "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n"
+            "[ -f ~/.bashrc ] && . ~/.bashrc\n"
+            f"PS1='{prompt}'\n"
+            f"echo 'nslab: you are inside node {node} of lab {lab_name}; exit or Ctrl-D to leave'\n"
+        )
+    os.execvpe("ip", ["ip", "netns", "exec", ns, bash, "--rcfile", rcfile, "-i"], env)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import click
+
+
+@click.command("show")
+@click.argument("scenario", metavar="NAME|FILE")
+def show_command(scenario: str) -> None:
+    """Show a scenario: the incident briefing, a drawing of the topology and what to achieve.
+
+    Objectives say what must work, never what is broken.
+
+    \b
+    Example:
+      nslab show wrong-netmask
+    """
+    from nslab import catalog, loader, topology
+
+    loaded = loader.load(str(catalog.resolve(scenario)))
+    md = loaded.metadata
+    section = f"section {md.section}, " if md.section else ""
+    click.echo(f"{md.title}  ({md.name}: {section}{md.level}, about {md.minutes} min)\n")
+    if md.briefing:
+        click.echo(md.briefing.rstrip() + "\n")
+    click.echo("Topology:")
+    click.echo("\n".join("  " + line for line in topology.ascii_drawing(loaded).splitlines()))
+    goals = [c for c in loaded.checks if c.role == "goal"]
+    if goals:
+        click.echo("\nObjectives:")
+        for chk in goals:
+            click.echo(f"  - {chk.description or chk.name}")
+    guards = [c for c in loaded.checks if c.role == "guard"]
+    if guards:
+        click.echo("\nMust keep working (or keep being blocked):")
+        for chk in guards:
+            click.echo(f"  - {chk.description or chk.name}")
+    click.echo(f"\nStart it with: sudo nslab up {md.name}")

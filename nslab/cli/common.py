@@ -1,0 +1,59 @@
+"""Helpers shared by the CLI commands: root check, name resolution, output."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+
+from nslab import state
+from nslab.errors import EnvironmentProblem, LabStateError
+
+
+def need_root(what: str) -> None:
+    if os.geteuid() != 0:
+        raise EnvironmentProblem(
+            f"{what} needs root (network namespaces are a privileged kernel feature)",
+            "run it with sudo",
+        )
+
+
+def resolve_lab(lab: str | None) -> str:
+    """The named lab, or the only lab that is up."""
+    running = state.labs()
+    if lab:
+        if lab not in running:
+            hint = (
+                f"labs up now: {', '.join(running)}"
+                if running
+                else "no lab is up; start one with 'nslab up NAME'"
+            )
+            raise LabStateError(f"lab {lab!r} is not up", hint)
+        return lab
+    if len(running) == 1:
+        return running[0]
+    if not running:
+        raise LabStateError("no lab is up", "start one with 'nslab up NAME' (see 'nslab list')")
+    raise LabStateError(f"{len(running)} labs are up: {', '.join(running)}", "name one with --lab LAB")
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """--param key=value, with YAML-style typing of the value (8080 is an int)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
+        out[key] = yaml.safe_load(value) if value else ""
+    return out
+
+
+LAB_OPTION = click.option("--lab", "lab", metavar="LAB", help="Which lab (needed only when several are up).")

@@ -1,0 +1,1 @@
+"""Faults: named transformations that turn a healthy scenario into a broken one."""

@@ -1,0 +1,1 @@
+"""Everything that touches the kernel. Nothing here ever changes the root network namespace."""

@@ -1,0 +1,1 @@
+"""Services: real servers that run inside lab namespaces as supervised processes."""

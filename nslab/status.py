@@ -1,0 +1,92 @@
+"""What is running: labs, their namespaces and services, checked against the live system."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nslab import journal, state
+from nslab.kernel import netns, procs
+from nslab.naming import parse_marker
+from nslab.teardown import read_markers
+
+
+@dataclass
+class NodeStatus:
+    name: str
+    netns: str
+    present: bool
+    owned: bool
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    node: str
+    pid: int
+    alive: bool
+
+
+@dataclass
+class LabStatus:
+    lab: str
+    scenario: str
+    healthy_build: bool
+    complete: bool
+    age_seconds: float
+    seed: str | None
+    params: dict[str, Any]
+    nodes: list[NodeStatus] = field(default_factory=list)
+    services: list[ServiceStatus] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+def lab_status(lab: str) -> LabStatus:
+    meta = state.read_meta(lab)
+    entries = journal.read(state.lab_dir(lab))
+    if meta is None:
+        status = LabStatus(lab, "?", False, False, 0.0, None, {})
+        status.problems.append(
+            "state files are missing or corrupt; 'nslab down' or 'nslab cleanup' removes the lab"
+        )
+        return status
+    status = LabStatus(
+        lab, meta.scenario, meta.healthy, meta.complete, time.time() - meta.created, meta.seed, meta.params
+    )
+    if not meta.complete:
+        status.problems.append("the build did not finish (interrupted?); run 'nslab down' and build it again")
+    names = [e["name"] for e in entries.netns]
+    present = [n for n in names if netns.exists(n)]
+    markers = read_markers(present)
+    for entry in entries.netns:
+        name = entry["name"]
+        owner = parse_marker(markers.get(name) or "")
+        node = NodeStatus(
+            entry.get("node", "?"), name, name in present, owner is not None and owner[0] == lab
+        )
+        status.nodes.append(node)
+        if not node.present:
+            status.problems.append(f"node {node.name}: namespace {name} is gone (deleted by hand?)")
+        elif not node.owned:
+            status.problems.append(f"node {node.name}: namespace {name} is not this lab's")
+    for proc in entries.procs:
+        alive = "start" in proc and procs.is_same(proc["pid"], proc["start"])
+        svc = ServiceStatus(proc.get("service", "?"), proc.get("node", "?"), proc["pid"], alive)
+        status.services.append(svc)
+        if not alive:
+            status.problems.append(f"service {svc.name} on {svc.node} is not running (pid {svc.pid})")
+    return status
+
+
+def all_labs() -> list[LabStatus]:
+    return [lab_status(lab) for lab in state.labs()]

@@ -1,0 +1,164 @@
+"""Remove a lab: from its journal, or by ownership marker when the journal is gone.
+
+Order matters (kernel-gotchas #6): stop processes first, since a living process keeps a
+"deleted" namespace and its devices alive. Deleting a whole namespace removes its devices
+in one batch, far faster than deleting links one by one. Every step is idempotent and the
+teardown carries on past failures, reporting them together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import threading
+from dataclasses import dataclass, field
+
+from nslab import etcfiles, journal, state
+from nslab.kernel import libc, netns, procs, rtnl
+from nslab.naming import parse_marker
+
+
+@dataclass
+class TeardownReport:
+    lab: str
+    namespaces: int = 0
+    processes: list[procs.Stopped] = field(default_factory=list)
+    strays: list[procs.Stopped] = field(default_factory=list)
+    etc_dirs: int = 0
+    skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    found: bool = False
+
+
+def read_markers(names: list[str]) -> dict[str, str | None]:
+    """The lo alias (our ownership marker) of each named namespace; None if unreadable."""
+    out: dict[str, str | None] = {}
+
+    def body() -> None:
+        home = netns.current_fd()
+        try:
+            for name in names:
+                out[name] = None
+                try:
+                    fd = netns.open_fd(name)
+                except OSError:
+                    continue
+                try:
+                    libc.setns_net(fd)
+                except OSError:
+                    continue  # e.g. an empty file left by a failed `ip netns add`
+                finally:
+                    os.close(fd)
+                try:
+                    with rtnl.Rtnl() as sock:
+                        out[name] = next((lk.alias for lk in sock.links() if lk.index == 1), "")
+                except OSError:
+                    pass
+        finally:
+            libc.setns_net(home)
+            os.close(home)
+
+    thread = threading.Thread(target=body, name="nslab-markers", daemon=True)
+    thread.start()
+    thread.join()
+    return out
+
+
+def down(lab: str) -> TeardownReport:
+    """Tear down one lab from its journal (idempotent)."""
+    report = TeardownReport(lab)
+    directory = state.lab_dir(lab)
+    entries = journal.read(directory)
+    report.found = os.path.isdir(directory)
+    build = entries.header.get("build")
+    names = [e["name"] for e in entries.netns if netns.exists(e["name"])]
+    markers = read_markers(names)
+    ours = []
+    for name in names:
+        owner = parse_marker(markers.get(name) or "")
+        if owner is None or owner[0] != lab or (build and owner[2] != build):
+            # Recorded, but not made by this build (the name was taken): never touch it.
+            report.skipped.append(name)
+            continue
+        ours.append(name)
+    _remove_namespaces(report, ours, [(p["pid"], p["start"]) for p in entries.procs if "start" in p])
+    for path in entries.etc:
+        _remove_etc(report, path)
+    state.remove_lab_dir(lab)
+    return report
+
+
+def _remove_namespaces(report: TeardownReport, names: list[str], journaled: list[tuple[int, int]]) -> None:
+    stopped, stuck = procs.stop(journaled)
+    report.processes.extend(stopped)
+    inodes = set()
+    for name in names:
+        with contextlib.suppress(OSError):
+            inodes.add(netns.inode_of(name))
+    strays = procs.in_namespaces(inodes)
+    if strays:
+        # Processes living inside our namespaces (a learner's tcpdump, a service whose pid
+        # was not yet journaled): the namespace cannot go while they run.
+        targets = [(pid, st) for pid in strays if (st := procs.start_time(pid)) is not None]
+        stray_stopped, stray_stuck = procs.stop(targets, grace=0.5)
+        report.strays.extend(stray_stopped)
+        stuck += stray_stuck
+    for pid in stuck:
+        report.problems.append(f"process {pid} ({procs.command(pid)}) would not stop")
+    for name in names:
+        try:
+            if netns.remove(name):
+                report.namespaces += 1
+        except OSError as exc:
+            report.problems.append(f"namespace {name}: {exc.strerror}")
+
+
+def _remove_etc(report: TeardownReport, path: str) -> None:
+    if os.path.dirname(path) != state.ETC_NETNS:
+        report.problems.append(f"journal names {path}, outside {state.ETC_NETNS}: left alone")
+        return
+    for name in ("hosts", "resolv.conf"):
+        target = os.path.join(path, name)
+        try:
+            with open(target) as handle:
+                text = handle.read(200)
+            if etcfiles.is_ours(text):
+                os.unlink(target)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            report.problems.append(f"{target}: {exc.strerror}")
+    try:
+        os.rmdir(path)
+        report.etc_dirs += 1
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno == errno.ENOTEMPTY:
+            report.problems.append(f"{path} holds files nslab did not write: left in place")
+        else:
+            report.problems.append(f"{path}: {exc.strerror}")
+
+
+def sweep() -> list[TeardownReport]:
+    """Find nslab's namespaces on the live system by marker and remove them, lab by lab,
+    even when journals are missing or corrupt. Touches nothing without our marker."""
+    reports = {lab: down(lab) for lab in state.labs()}
+    names = netns.list_names()
+    markers = read_markers(names)
+    by_lab: dict[str, list[str]] = {}
+    for name, alias in markers.items():
+        owner = parse_marker(alias or "")
+        if owner is not None and name == f"{owner[0]}-{owner[1]}":
+            by_lab.setdefault(owner[0], []).append(name)
+    for lab, lab_names in by_lab.items():
+        report = reports.setdefault(lab, TeardownReport(lab, found=True))
+        report.found = True
+        _remove_namespaces(report, lab_names, [])
+        for name in lab_names:
+            etc = state.etc_dir(name)
+            if os.path.isdir(etc):
+                _remove_etc(report, etc)
+        state.remove_lab_dir(lab)
+    return list(reports.values())

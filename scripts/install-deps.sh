@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# System packages nslab and its labs need, listed once: used by the Makefile, .ci/run,
+# the Vagrant provisioner and the Containerfile.
+set -euo pipefail
+PACKAGES=(
+  iproute2 iptables tcpdump iputils-ping dnsutils netcat-openbsd curl traceroute
+  openssl unbound procps python3 python3-pip python3-venv ca-certificates
+)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (sudo)" >&2
+  exit 4
+fi
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# unbound is only a program the resolver service runs inside labs: never a host service.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled unbound >/dev/null 2>&1; then
+  systemctl disable --now unbound >/dev/null 2>&1 || true
+fi
+echo "system packages: ok"

@@ -1,0 +1,78 @@
+"""Snapshot everything a lab could leave behind, and compare: the zero-leftovers assertion."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+
+
+def _ls(path: str) -> frozenset[str]:
+    try:
+        return frozenset(os.listdir(path))
+    except FileNotFoundError:
+        return frozenset()
+
+
+def _root_links() -> frozenset[str]:
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    return frozenset(line.split(": ")[1].split("@")[0] for line in out.splitlines() if ": " in line)
+
+
+def _foreign_ns_procs() -> frozenset[tuple[int, str]]:
+    """Processes in a network namespace other than ours (pid, start time)."""
+    mine = os.stat("/proc/self/ns/net").st_ino
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}/ns/net").st_ino == mine:
+                continue
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        if data[data.rindex(b")") + 2 : data.rindex(b")") + 3] == b"Z":
+            continue
+        found.add((int(entry), data[data.rindex(b")") + 2 :].split()[19].decode()))
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    netns: frozenset[str]
+    etc_netns: frozenset[str]
+    state: frozenset[str]
+    root_links: frozenset[str]
+    procs: frozenset[tuple[int, str]]
+
+    @classmethod
+    def take(cls) -> Snapshot:
+        return cls(
+            _ls("/run/netns"),
+            _ls("/etc/netns"),
+            _ls(os.environ.get("NSLAB_STATE_DIR", "/run/nslab")),
+            _root_links(),
+            _foreign_ns_procs(),
+        )
+
+    def leaks_since(self, before: Snapshot) -> dict[str, list[object]]:
+        out: dict[str, list[object]] = {}
+        for field in ("netns", "etc_netns", "state", "root_links", "procs"):
+            extra = sorted(getattr(self, field) - getattr(before, field))
+            if extra:
+                out[field] = extra
+        return out
+
+
+def assert_no_leaks(before: Snapshot, settle: float = 2.0) -> None:
+    """Fail with the list of leftovers. Processes may take a moment to be reaped."""
+    deadline = time.monotonic() + settle
+    while True:
+        leaks = Snapshot.take().leaks_since(before)
+        if not leaks or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaks, f"left behind: {leaks}"
