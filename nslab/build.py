@@ -162,8 +162,17 @@ class Builder:
             if not files:
                 continue
             directory = state.etc_dir(node_plan.netns)
+            if os.path.exists(directory):
+                raise LabStateError(
+                    f"{directory} already exists and is not this lab's",
+                    "'nslab cleanup' removes what earlier nslab runs left; otherwise pick another --prefix",
+                )
             journal.record("etc", path=directory)
-            os.makedirs(directory, exist_ok=True)
+            os.makedirs(state.ETC_NETNS, exist_ok=True)
+            os.mkdir(directory)
+            # The owner file comes first: teardown removes a directory only if it carries it.
+            with open(os.path.join(directory, etcfiles.OWNER_FILE), "w") as handle:
+                handle.write(etcfiles.owner_text(self.lab))
             for name, text in files.items():
                 with open(os.path.join(directory, name), "w") as handle:
                     handle.write(text)

@@ -35,5 +35,8 @@ def files_for(lab: str, node: m.Node) -> dict[str, str]:
     return files
 
 
-def is_ours(text: str) -> bool:
-    return text.startswith("# written by nslab for lab ")
+OWNER_FILE = ".nslab-owner"
+
+
+def owner_text(lab: str) -> str:
+    return f"nslab:{lab}\n"

@@ -93,11 +93,11 @@ def down_one(lab: str) -> TeardownReport:
     return down(lab)
 
 
-def down(lab: str | None, everything: bool = False) -> list[TeardownReport]:
+def down(lab: str | None, everything: bool = False, only: str = "") -> list[TeardownReport]:
     from nslab.teardown import sweep
 
     if everything:
-        return sweep()
+        return sweep(only)
     if lab is None:
         running = state.labs()
         if len(running) != 1:

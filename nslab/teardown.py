@@ -9,8 +9,8 @@ teardown carries on past failures, reporting them together.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
+import shutil
 import threading
 from dataclasses import dataclass, field
 
@@ -84,7 +84,7 @@ def down(lab: str) -> TeardownReport:
         ours.append(name)
     _remove_namespaces(report, ours, [(p["pid"], p["start"]) for p in entries.procs if "start" in p])
     for path in entries.etc:
-        _remove_etc(report, path)
+        _remove_etc(report, path, lab)
     state.remove_lab_dir(lab)
     return report
 
@@ -114,43 +114,43 @@ def _remove_namespaces(report: TeardownReport, names: list[str], journaled: list
             report.problems.append(f"namespace {name}: {exc.strerror}")
 
 
-def _remove_etc(report: TeardownReport, path: str) -> None:
+def _remove_etc(report: TeardownReport, path: str, lab: str) -> None:
+    """Remove an /etc/netns/<ns> directory, only if its owner file names this lab."""
     if os.path.dirname(path) != state.ETC_NETNS:
         report.problems.append(f"journal names {path}, outside {state.ETC_NETNS}: left alone")
         return
-    for name in ("hosts", "resolv.conf"):
-        target = os.path.join(path, name)
-        try:
-            with open(target) as handle:
-                text = handle.read(200)
-            if etcfiles.is_ours(text):
-                os.unlink(target)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            report.problems.append(f"{target}: {exc.strerror}")
     try:
-        os.rmdir(path)
-        report.etc_dirs += 1
+        with open(os.path.join(path, etcfiles.OWNER_FILE)) as handle:
+            owner = handle.read()
     except FileNotFoundError:
-        pass
+        if os.path.isdir(path):
+            try:
+                os.rmdir(path)  # created, then killed before the owner file: still empty
+                report.etc_dirs += 1
+            except OSError:
+                report.skipped.append(path)
+        return
     except OSError as exc:
-        if exc.errno == errno.ENOTEMPTY:
-            report.problems.append(f"{path} holds files nslab did not write: left in place")
-        else:
-            report.problems.append(f"{path}: {exc.strerror}")
+        report.problems.append(f"{path}: {exc.strerror}")
+        return
+    if owner != etcfiles.owner_text(lab):
+        report.skipped.append(path)
+        return
+    shutil.rmtree(path, onerror=lambda fn, p, exc: report.problems.append(f"{p}: {exc[1]}"))
+    report.etc_dirs += 1
 
 
-def sweep() -> list[TeardownReport]:
+def sweep(only: str = "") -> list[TeardownReport]:
     """Find nslab's namespaces on the live system by marker and remove them, lab by lab,
-    even when journals are missing or corrupt. Touches nothing without our marker."""
-    reports = {lab: down(lab) for lab in state.labs()}
+    even when journals are missing or corrupt. Touches nothing without our marker.
+    `only`: restrict to labs whose name starts with it."""
+    reports = {lab: down(lab) for lab in state.labs() if lab.startswith(only)}
     names = netns.list_names()
     markers = read_markers(names)
     by_lab: dict[str, list[str]] = {}
     for name, alias in markers.items():
         owner = parse_marker(alias or "")
-        if owner is not None and name == f"{owner[0]}-{owner[1]}":
+        if owner is not None and name == f"{owner[0]}-{owner[1]}" and owner[0].startswith(only):
             by_lab.setdefault(owner[0], []).append(name)
     for lab, lab_names in by_lab.items():
         report = reports.setdefault(lab, TeardownReport(lab, found=True))
@@ -159,6 +159,6 @@ def sweep() -> list[TeardownReport]:
         for name in lab_names:
             etc = state.etc_dir(name)
             if os.path.isdir(etc):
-                _remove_etc(report, etc)
+                _remove_etc(report, etc, lab)
         state.remove_lab_dir(lab)
     return list(reports.values())

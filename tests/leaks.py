@@ -1,4 +1,9 @@
-"""Snapshot everything a lab could leave behind, and compare: the zero-leftovers assertion."""
+"""Snapshot everything a lab could leave behind, and compare: the zero-leftovers assertion.
+
+With NSLAB_TEST_TAG set (several developers testing on one machine at once), only names
+starting with the tag count, and processes are attributed through the namespace they live
+in; CI leaves it unset and checks everything.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +43,13 @@ def _foreign_ns_procs() -> frozenset[tuple[int, str]]:
             continue
         found.add((int(entry), data[data.rindex(b")") + 2 :].split()[19].decode()))
     return frozenset(found)
+
+
+TAG = os.environ.get("NSLAB_TEST_TAG", "")
+
+
+def _tagged(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(n for n in names if n.startswith(TAG)) if TAG else names
 
 
 @dataclass(frozen=True)

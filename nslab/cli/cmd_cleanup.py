@@ -6,7 +6,8 @@ from nslab.cli.common import need_root
 
 
 @click.command("cleanup")
-def cleanup_command() -> None:
+@click.option("--prefix", "only", default="", metavar="P", help="Only labs whose name starts with P.")
+def cleanup_command(only: str) -> None:
     """Remove every nslab lab on this machine, even without its state files.
 
     Finds nslab's namespaces by the ownership marker each one carries and removes only
@@ -21,4 +22,4 @@ def cleanup_command() -> None:
     need_root("nslab cleanup")
     from nslab.cli.render import print_teardown
 
-    print_teardown(lab.down(None, everything=True), quiet_if_empty=False)
+    print_teardown(lab.down(None, everything=True, only=only), quiet_if_empty=False)

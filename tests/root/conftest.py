@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.leaks import Snapshot, assert_no_leaks
+from tests.leaks import TAG, Snapshot, assert_no_leaks
 
 _counter = itertools.count()
 
@@ -26,4 +26,4 @@ def no_leaks() -> Iterator[None]:
 @pytest.fixture
 def prefix() -> str:
     """A lab name no other test (or parallel run) uses."""
-    return f"t{os.getpid() % 100000}-{next(_counter)}"
+    return f"{TAG or 't'}{os.getpid() % 100000}-{next(_counter)}"
