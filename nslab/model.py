@@ -144,6 +144,7 @@ class Service(Located):
     name: str
     kind: str
     node: str
+    autostart: bool = True  # false: declared but left stopped (`nslab service start` starts it)
     params: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -273,6 +273,7 @@ CHECK_COMMON = {
 SERVICE_COMMON = {
     "name": Field(NAME, required=True),
     "node": Field(NAME, required=True),
+    "autostart": Field(Bool(), default=True, doc="false: declared but left stopped until started by hand."),
 }
 
 FAULT_COMMON = {

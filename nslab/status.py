@@ -79,7 +79,8 @@ def lab_status(lab: str) -> LabStatus:
             status.problems.append(f"node {node.name}: namespace {name} is gone (deleted by hand?)")
         elif not node.owned:
             status.problems.append(f"node {node.name}: namespace {name} is not this lab's")
-    for proc in entries.procs:
+    latest = {p.get("service", f"pid{p['pid']}"): p for p in entries.procs}  # a restart appends
+    for proc in latest.values():
         alive = "start" in proc and procs.is_same(proc["pid"], proc["start"])
         svc = ServiceStatus(proc.get("service", "?"), proc.get("node", "?"), proc["pid"], alive)
         status.services.append(svc)

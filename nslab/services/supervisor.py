@@ -163,7 +163,7 @@ def start_services(
     """Start every service of the scenario in parallel and wait for all of them."""
     started: list[Started] = []
     try:
-        for service in scenario.services:
+        for service in (s for s in scenario.services if s.autostart):
             item = spawn(lab, bplan.node(service.node).netns, service, directory)
             record(journal, item)
             started.append(item)
