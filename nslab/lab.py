@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nslab import catalog, loader, state
-from nslab import model as m
+from nslab import state
 from nslab.errors import KernelError, LabStateError
 from nslab.naming import check_lab_name
-from nslab.teardown import TeardownReport
+
+if TYPE_CHECKING:
+    # Imported lazily at run time: `nslab down` and `status` must not pay for YAML and validation.
+    from nslab import model as m
+    from nslab.teardown import TeardownReport
 
 
 @dataclass
@@ -56,6 +59,8 @@ def load_for_build(
     name_or_path: str, seed: str | None = None, params: dict[str, Any] | None = None, healthy: bool = False
 ) -> tuple[m.Scenario, str]:
     """Load a scenario and apply its faults (unless healthy). Returns (scenario, source text)."""
+    from nslab import catalog, loader
+
     path = catalog.resolve(name_or_path)
     text = path.read_text()
     scenario = loader.load_text(text, str(path), seed=seed, overrides=params)
@@ -113,6 +118,8 @@ def down(lab: str | None, everything: bool = False, only: str = "") -> list[Tear
 
 def load_running(lab: str) -> tuple[state.Meta, m.Scenario]:
     """The scenario a running lab was built from, from the lab's private copy."""
+    from nslab import loader
+
     meta = state.require_meta(lab)
     copy = os.path.join(state.lab_dir(lab), "scenario.yaml")
     with open(copy) as handle:

@@ -10,8 +10,9 @@ from nslab.cli.common import LAB_OPTION, need_root, resolve_lab
 
 def _netns_for(lab: str, node: str) -> str:
     from nslab import state
-    from nslab.errors import UsageError
+    from nslab.errors import LabStateError, UsageError
     from nslab.journal import read
+    from nslab.kernel import netns
     from nslab.schema import did_you_mean
 
     nodes = {e.get("node"): e["name"] for e in read(state.lab_dir(lab)).netns}
@@ -20,7 +21,13 @@ def _netns_for(lab: str, node: str) -> str:
         raise UsageError(
             f"lab {lab} has no node {node!r}", did_you_mean(node, known) or "nodes: " + ", ".join(known)
         )
-    return str(nodes[node])
+    name = str(nodes[node])
+    if not netns.exists(name):
+        raise LabStateError(
+            f"node {node} of lab {lab} is gone: its namespace {name} was deleted",
+            f"rebuild the lab with 'nslab reset' (or 'nslab down {lab}' and 'nslab up' again)",
+        )
+    return name
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})

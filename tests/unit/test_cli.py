@@ -56,3 +56,16 @@ def test_unknown_scenario_name_suggests() -> None:
 def test_validate_shipped_scenarios() -> None:
     done = run("validate", "two-hosts", "host-router-host")
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "verb", [["up", "two-hosts"], ["down"], ["status"], ["cleanup"], ["exec", "h1", "true"]]
+)
+def test_commands_that_need_root_say_so(verb: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The message path only: the euid is faked (no kernel behaviour is claimed here)."""
+    from nslab.cli.main import main
+
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    with pytest.raises(SystemExit) as exit_info:
+        main(verb)
+    assert exit_info.value.code == 4
