@@ -38,20 +38,18 @@ class UpResult:
     def describe(self) -> str:
         s = self.scenario
         state_word = "healthy" if self.healthy else "ready to debug"
-        first = next(iter(n for n in s.nodes.values() if n.kind != "switch"), None)
+        first = next((n.name for n in s.nodes.values() if n.kind != "switch"), None)
+        lab_arg = "" if self.lab == s.name else f" --lab {self.lab}"
+        steps = [(f"nslab show {s.name}", "read the briefing")]
+        if first is not None:
+            steps.append((f"nslab shell{lab_arg} {first}", f"a shell inside {first}"))
+        steps += [(f"nslab check{lab_arg}", "grade your fix"), (f"nslab down {self.lab}", "remove the lab")]
+        width = max(len(cmd) for cmd, _ in steps) + 3
         lines = [
             f"lab {self.lab} is up ({state_word}): {len(s.nodes)} nodes, {len(s.links)} links, "
-            f"{len(s.services)} services, built in {self.seconds * 1000:.0f} ms",
-            f"  nslab show {s.name}        the briefing",
+            f"{len(s.services)} services, built in {self.seconds * 1000:.0f} ms"
         ]
-        if first is not None:
-            lines.append(
-                f"  nslab shell {first.name}{' ' * max(1, 12 - len(first.name))}a shell inside {first.name}"
-            )
-        lines += [
-            "  nslab check              grade your fix",
-            f"  nslab down {self.lab if self.lab != s.name else ''}".rstrip() + "               remove it",
-        ]
+        lines += [f"  sudo {cmd:<{width}}{what}" for cmd, what in steps]
         return "\n".join(lines)
 
 
