@@ -12,6 +12,12 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+TAG = os.environ.get("NSLAB_TEST_TAG", "")
+
+
+def _tagged(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(n for n in names if n.startswith(TAG)) if TAG else names
+
 
 def _ls(path: str) -> frozenset[str]:
     try:
@@ -25,15 +31,27 @@ def _root_links() -> frozenset[str]:
     return frozenset(line.split(": ")[1].split("@")[0] for line in out.splitlines() if ": " in line)
 
 
-def _foreign_ns_procs() -> frozenset[tuple[int, str]]:
-    """Processes in a network namespace other than ours (pid, start time)."""
+def _tagged_inodes() -> set[int]:
+    inodes = set()
+    for name in _tagged(_ls("/run/netns")):
+        try:
+            inodes.add(os.stat(f"/run/netns/{name}").st_ino)
+        except OSError:
+            pass
+    return inodes
+
+
+def _foreign_ns_procs(only: set[int] | None = None) -> frozenset[tuple[int, str]]:
+    """Processes in a network namespace other than ours (pid, start time); with `only`,
+    just those in the namespaces with these inodes."""
     mine = os.stat("/proc/self/ns/net").st_ino
     found = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            if os.stat(f"/proc/{entry}/ns/net").st_ino == mine:
+            inode = os.stat(f"/proc/{entry}/ns/net").st_ino
+            if inode == mine or (only is not None and inode not in only):
                 continue
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 data = handle.read()
@@ -43,13 +61,6 @@ def _foreign_ns_procs() -> frozenset[tuple[int, str]]:
             continue
         found.add((int(entry), data[data.rindex(b")") + 2 :].split()[19].decode()))
     return frozenset(found)
-
-
-TAG = os.environ.get("NSLAB_TEST_TAG", "")
-
-
-def _tagged(names: frozenset[str]) -> frozenset[str]:
-    return frozenset(n for n in names if n.startswith(TAG)) if TAG else names
 
 
 @dataclass(frozen=True)
@@ -63,11 +74,11 @@ class Snapshot:
     @classmethod
     def take(cls) -> Snapshot:
         return cls(
-            _ls("/run/netns"),
-            _ls("/etc/netns"),
-            _ls(os.environ.get("NSLAB_STATE_DIR", "/run/nslab")),
+            _tagged(_ls("/run/netns")),
+            _tagged(_ls("/etc/netns")),
+            _tagged(_ls(os.environ.get("NSLAB_STATE_DIR", "/run/nslab"))),
             _root_links(),
-            _foreign_ns_procs(),
+            _foreign_ns_procs(_tagged_inodes() if TAG else None),
         )
 
     def leaks_since(self, before: Snapshot) -> dict[str, list[object]]:
