@@ -1,8 +1,21 @@
-"""Per-node /etc/hosts and /etc/resolv.conf, served by `ip netns exec` from /etc/netns/<ns>/."""
+"""Per-node files under /etc/netns/<ns>/, which `ip netns exec` (and so `nslab shell` and
+`nslab exec`) bind-mounts over /etc/: hosts, resolv.conf, and the lab CA trust.
+
+`ip netns exec` mounts each entry of the directory over the /etc entry of the same name, so
+an `ssl/` directory here replaces the whole of /etc/ssl inside the lab: it holds the lab
+CA as the only trusted certificate (labs are closed worlds) and a copy of the host's
+openssl.cnf, so openssl, curl, wget and Python see the lab CA and nothing else.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+
 from nslab import model as m
+from nslab import state
+from nslab.errors import LabStateError
+from nslab.journal import Journal
 
 HEADER = "# written by nslab for lab {lab}, node {node}; removed by 'nslab down'\n"
 
@@ -36,7 +49,74 @@ def files_for(lab: str, node: m.Node) -> dict[str, str]:
 
 
 OWNER_FILE = ".nslab-owner"
+# `ip netns exec` bind-mounts EVERY entry of /etc/netns/<ns>/ over /etc/<entry>, dot files
+# included: the owner file above makes it print "Bind /etc/netns/<ns>/.nslab-owner ->
+# /etc/.nslab-owner failed" on every command. An extended attribute on the directory marks
+# ownership without an entry; the file remains only where xattrs are unsupported.
+OWNER_XATTR = "user.nslab.owner"
 
 
 def owner_text(lab: str) -> str:
     return f"nslab:{lab}\n"
+
+
+def mark_owner(directory: str, lab: str) -> None:
+    """Mark a freshly made /etc/netns/<ns> directory as this lab's (before anything goes in)."""
+    try:
+        os.setxattr(directory, OWNER_XATTR, owner_text(lab).encode())
+    except OSError:
+        with open(os.path.join(directory, OWNER_FILE), "w") as handle:
+            handle.write(owner_text(lab))
+
+
+def owner_of(directory: str) -> str | None:
+    """The owner text of an /etc/netns/<ns> directory (xattr, else owner file), or None."""
+    try:
+        return os.getxattr(directory, OWNER_XATTR).decode(errors="replace")
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(directory, OWNER_FILE)) as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+HOST_OPENSSL_CNF = "/etc/ssl/openssl.cnf"
+CA_BUNDLE = os.path.join("ssl", "certs", "ca-certificates.crt")  # Debian's default CA file
+CA_COPY = os.path.join("ssl", "certs", "nslab-lab-ca.pem")
+
+
+def _claim_dir(journal: Journal, lab: str, netns: str) -> str:
+    """This lab's /etc/netns/<ns> directory: reuse the one the build made, or make it the
+    same careful way (journaled first, ownership marked before anything goes in)."""
+    directory = state.etc_dir(netns)
+    if os.path.isdir(directory):
+        if owner_of(directory) != owner_text(lab):
+            raise LabStateError(
+                f"{directory} exists and is not this lab's",
+                "'nslab cleanup' removes what earlier nslab runs left; otherwise pick another --prefix",
+            )
+        return directory
+    journal.record("etc", path=directory)
+    os.makedirs(state.ETC_NETNS, exist_ok=True)
+    os.mkdir(directory)
+    mark_owner(directory, lab)
+    return directory
+
+
+def add_ca_trust(journal: Journal, lab: str, netns: str, ca_pem: str) -> None:
+    """Make the node trust the lab CA (idempotent: a restart finds it already there)."""
+    directory = _claim_dir(journal, lab, netns)
+    bundle = os.path.join(directory, CA_BUNDLE)
+    if os.path.exists(bundle):
+        return
+    os.makedirs(os.path.dirname(bundle), mode=0o755, exist_ok=True)
+    if os.path.exists(HOST_OPENSSL_CNF):
+        shutil.copyfile(HOST_OPENSSL_CNF, os.path.join(directory, "ssl", "openssl.cnf"))
+    with open(os.path.join(directory, CA_COPY), "w") as handle:
+        handle.write(ca_pem)
+    tmp = bundle + ".tmp"
+    with open(tmp, "w") as handle:
+        handle.write(ca_pem)
+    os.replace(tmp, bundle)  # last: its presence means the tree is complete

@@ -1,17 +1,23 @@
 """The process that runs one service: `python -m nslab.services.run CONFIG.json`.
 
-It imports only its own kind's server, binds, tells the supervisor "ready" through the
-inherited NSLAB_READY_FD pipe, then serves until SIGTERM.
+It imports only its own kind's server (the supervisor wrote its "module:function" into the
+config, so neither the YAML loader nor the kind registry is imported here), binds, tells the
+supervisor "ready" through the inherited NSLAB_READY_FD pipe, then serves until SIGTERM.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import importlib
 import json
 import os
 import signal
 import sys
 from collections.abc import Callable
 from typing import Any
+
+PR_SET_NAME = 15
 
 
 def _notifier() -> tuple[Callable[[], None], Callable[[str], None]]:
@@ -31,15 +37,30 @@ def _notifier() -> tuple[Callable[[], None], Callable[[str], None]]:
     return (lambda: say("ready")), (lambda message: say(f"error: {message}"))
 
 
+def _name_process(name: str) -> None:
+    """Show the service's name in `ss -tlnp` and `ps` (the kernel keeps 15 bytes)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def _load(config: dict[str, Any]) -> Callable[[dict[str, Any], Callable[[], None]], None]:
+    module, _, attr = str(config["impl"]).partition(":")
+    serve: Callable[[dict[str, Any], Callable[[], None]], None] = getattr(
+        importlib.import_module(module), attr
+    )
+    return serve
+
+
 def main(argv: list[str]) -> int:
+    from nslab.services.logs import Failed, say
+
     ready, failed = _notifier()
     try:
         with open(argv[1]) as handle:
             config: dict[str, Any] = json.load(handle)
-        from nslab.services.kinds import SERVICES
-
-        serve = SERVICES.get(config["kind"]).load()
+        serve = _load(config)
     except Exception as exc:
+        say(f"bad service config: {exc}")
         failed(f"bad service config: {exc}")
         return 2
 
@@ -48,16 +69,23 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _name_process(str(config["name"]))
+    say(f"{config['name']}: starting {config['kind']} service on node {config['node']} (pid {os.getpid()})")
     try:
         serve(config, ready)
     except SystemExit:
+        say(f"{config['name']}: stopped")
         raise
-    except OSError as exc:
-        failed(f"{exc.strerror or exc}")
+    except (OSError, Failed) as exc:
+        message = str(exc.strerror or exc) if isinstance(exc, OSError) else str(exc)
+        say(f"{config['name']}: error: {message}")
+        failed(message)
         return 1
     except Exception as exc:
+        say(f"{config['name']}: error: {type(exc).__name__}: {exc}")
         failed(f"{type(exc).__name__}: {exc}")
         raise
+    say(f"{config['name']}: exited")
     return 0
 
 

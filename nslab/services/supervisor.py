@@ -5,6 +5,10 @@ entered the node's namespace (a child inherits its parent thread's namespace). I
 one line to an inherited pipe once it is listening ("ready") or failed ("error: ..."), so
 `nslab up` returns only when every service answers. pid + start time go to the journal;
 output goes to logs/<service>.log in the lab's state directory.
+
+All services are spawned first and awaited together: they start in parallel, so N services
+add roughly the sum of their start-up CPU time divided by the cores, not N start-ups in a
+row (docs/services.md has measured figures).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nslab import etcfiles
 from nslab import model as m
 from nslab.errors import KernelError
 from nslab.journal import Journal
@@ -36,19 +42,39 @@ class Started:
     log: str
 
 
-def config_for(lab: str, service: m.Service, directory: str) -> dict[str, Any]:
-    return {
+def log_path(directory: str, name: str) -> str:
+    return os.path.join(directory, "logs", f"{name}.log")
+
+
+def config_for(
+    lab: str, service: m.Service, directory: str, netns_name: str, scenario: m.Scenario | None
+) -> dict[str, Any]:
+    """Everything the service process needs, as JSON: it never reads the scenario itself."""
+    from nslab.services.kinds import SERVICES
+
+    node = scenario.nodes.get(service.node) if scenario is not None else None
+    config: dict[str, Any] = {
         "lab": lab,
         "name": service.name,
         "kind": service.kind,
+        "impl": SERVICES.get(service.kind).impl,  # run.py imports this alone, not the registry
         "node": service.node,
+        "netns": netns_name,
+        "addresses": [str(a.ip) for _, a in node.addresses()] if node is not None else [],
         "params": _jsonable(dict(service.params)),
         "state_dir": directory,
     }
+    if service.kind == "resolver" and scenario is not None:
+        # unbound answers some special-use names itself (test., 10.in-addr.arpa. ...);
+        # the zones this lab serves must reach the lab's servers instead.
+        config["lab_zones"] = sorted(
+            {str(z) for s in scenario.services if s.kind == "dns" for z in (s.params.get("zones") or {})}
+        )
+    return config
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
@@ -57,17 +83,39 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def spawn(lab: str, netns_name: str, service: m.Service, directory: str) -> Started:
+def _python() -> tuple[list[str], dict[str, str]]:
+    """The interpreter command for a service process, and its environment.
+
+    `-S` skips site initialisation (a third of an interpreter start here: .pth files, the
+    editable-install finder); the parent's import path, with nslab's own location first,
+    stands in for it, so the child finds exactly the modules the parent would.
+    """
+    import nslab
+
+    home = os.path.dirname(os.path.dirname(os.path.abspath(nslab.__file__)))
+    paths = [home] + [p for p in sys.path if p and os.path.isdir(p) and p != home]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "PYTHONUNBUFFERED": "1"}
+    env.pop("PYTHONSTARTUP", None)
+    return [sys.executable, "-S", "-m", "nslab.services.run"], env
+
+
+def spawn(
+    lab: str, netns_name: str, service: m.Service, directory: str, scenario: m.Scenario | None = None
+) -> Started:
     """Start one service process inside netns_name (from a thread that enters it)."""
     services_dir = os.path.join(directory, "services")
     os.makedirs(services_dir, exist_ok=True)
     config_path = os.path.join(services_dir, f"{service.name}.json")
     with open(config_path, "w") as handle:
-        json.dump(config_for(lab, service, directory), handle)
-    log_path = os.path.join(directory, "logs", f"{service.name}.log")
+        json.dump(config_for(lab, service, directory, netns_name, scenario), handle)
+    log = log_path(directory, service.name)
     ready_r, ready_w = os.pipe()
     result: list[subprocess.Popen[bytes]] = []
     error: list[BaseException] = []
+    argv, env = _python()
+    env["NSLAB_READY_FD"] = str(ready_w)
+    # What `nslab shell` sets too; an instructor's command (and anything it starts) can read it.
+    env.update(NSLAB_LAB=lab, NSLAB_NODE=service.node, NSLAB_SERVICE=service.name)
 
     def body() -> None:
         try:
@@ -76,15 +124,16 @@ def spawn(lab: str, netns_name: str, service: m.Service, directory: str) -> Star
                 libc.setns_net(fd)
             finally:
                 os.close(fd)
-            with open(log_path, "ab") as log:
+            with open(log, "ab") as out:
                 result.append(
                     subprocess.Popen(
-                        [sys.executable, "-m", "nslab.services.run", config_path],
+                        [*argv, config_path],
                         stdin=subprocess.DEVNULL,
-                        stdout=log,
+                        stdout=out,
                         stderr=subprocess.STDOUT,
                         pass_fds=(ready_w,),
-                        env={**os.environ, "NSLAB_READY_FD": str(ready_w), "PYTHONUNBUFFERED": "1"},
+                        env=env,
+                        cwd="/",  # never hold the learner's working directory busy
                         start_new_session=True,  # a Ctrl-C in the learner's terminal must not kill it
                         close_fds=True,
                     )
@@ -99,7 +148,7 @@ def spawn(lab: str, netns_name: str, service: m.Service, directory: str) -> Star
     if error:
         os.close(ready_r)
         raise KernelError(f"service {service.name}: could not start: {error[0]}")
-    return Started(service, result[0].pid, ready_r, log_path)
+    return Started(service, result[0].pid, ready_r, log)
 
 
 def wait_ready(started: list[Started], cancel: threading.Event, timeout: float = READY_TIMEOUT) -> None:
@@ -128,8 +177,8 @@ def wait_ready(started: list[Started], cancel: threading.Event, timeout: float =
                     if line != "ready":
                         raise KernelError(
                             f"service {svc.service.name} on {svc.service.node} failed to start: "
-                            f"{line or 'exited without a word'}",
-                            f"its log: {svc.log}" + _tail(svc.log),
+                            f"{line.removeprefix('error: ') or 'it exited without a word'}",
+                            "the end of its log:" + _tail(svc.log),
                         )
     finally:
         for s in started:
@@ -141,8 +190,8 @@ def _tail(path: str, lines: int = 5) -> str:
         with open(path, errors="replace") as handle:
             text = handle.read().strip().splitlines()[-lines:]
     except OSError:
-        return ""
-    return ("\n      " + "\n      ".join(text)) if text else ""
+        return " (no log)"
+    return ("\n      " + "\n      ".join(text)) if text else " (empty)"
 
 
 def record(journal: Journal, started: Started) -> None:
@@ -150,6 +199,22 @@ def record(journal: Journal, started: Started) -> None:
     journal.record(
         "proc", pid=started.pid, start=start, service=started.service.name, node=started.service.node
     )
+
+
+def prepare_tls(
+    lab: str, scenario: m.Scenario, netns_of: Mapping[str, str], journal: Journal, directory: str
+) -> None:
+    """With an https service in the lab: make the lab CA and have every node trust it."""
+    if not any(s.kind == "https" for s in scenario.services):
+        return
+    from nslab.services import ca
+
+    cert = ca.ensure_ca(directory, lab)
+    with open(cert) as handle:
+        pem = handle.read()
+    for node, ns in netns_of.items():
+        if node in scenario.nodes:
+            etcfiles.add_ca_trust(journal, lab, ns, pem)
 
 
 def start_services(
@@ -160,11 +225,12 @@ def start_services(
     directory: str,
     cancel: threading.Event,
 ) -> None:
-    """Start every service of the scenario in parallel and wait for all of them."""
+    """Start every autostart service of the scenario in parallel and wait for all of them."""
+    prepare_tls(lab, scenario, {p.name: p.netns for p in bplan.nodes}, journal, directory)
     started: list[Started] = []
     try:
         for service in (s for s in scenario.services if s.autostart):
-            item = spawn(lab, bplan.node(service.node).netns, service, directory)
+            item = spawn(lab, bplan.node(service.node).netns, service, directory, scenario)
             record(journal, item)
             started.append(item)
     except BaseException:
