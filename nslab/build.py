@@ -170,9 +170,8 @@ class Builder:
             journal.record("etc", path=directory)
             os.makedirs(state.ETC_NETNS, exist_ok=True)
             os.mkdir(directory)
-            # The owner file comes first: teardown removes a directory only if it carries it.
-            with open(os.path.join(directory, etcfiles.OWNER_FILE), "w") as handle:
-                handle.write(etcfiles.owner_text(self.lab))
+            # Ownership is marked before anything goes in: teardown removes only marked directories.
+            etcfiles.mark_owner(directory, self.lab)
             for name, text in files.items():
                 with open(os.path.join(directory, name), "w") as handle:
                     handle.write(text)

@@ -81,7 +81,7 @@ def lab_status(lab: str) -> LabStatus:
             status.problems.append(f"node {node.name}: namespace {name} is not this lab's")
     latest = {p.get("service", f"pid{p['pid']}"): p for p in entries.procs}  # a restart appends
     for proc in latest.values():
-        alive = "start" in proc and procs.is_same(proc["pid"], proc["start"])
+        alive = "start" in proc and procs.is_running(proc["pid"], proc["start"])
         svc = ServiceStatus(proc.get("service", "?"), proc.get("node", "?"), proc["pid"], alive)
         status.services.append(svc)
         if not alive:

@@ -73,6 +73,12 @@ def down(lab: str) -> TeardownReport:
     report.found = os.path.isdir(directory)
     build = entries.header.get("build")
     names = [e["name"] for e in entries.netns if netns.exists(e["name"])]
+    for name in [n for n in names if netns.is_placeholder(n)]:
+        # Journaled, so created by this build (the name was free when the build began), and
+        # killed before the namespace was bound onto it: only the empty file is left.
+        names.remove(name)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(netns.path_of(name))
     markers = read_markers(names)
     ours = []
     for name in names:
@@ -115,23 +121,19 @@ def _remove_namespaces(report: TeardownReport, names: list[str], journaled: list
 
 
 def _remove_etc(report: TeardownReport, path: str, lab: str) -> None:
-    """Remove an /etc/netns/<ns> directory, only if its owner file names this lab."""
+    """Remove an /etc/netns/<ns> directory, only if its ownership mark names this lab."""
     if os.path.dirname(path) != state.ETC_NETNS:
         report.problems.append(f"journal names {path}, outside {state.ETC_NETNS}: left alone")
         return
-    try:
-        with open(os.path.join(path, etcfiles.OWNER_FILE)) as handle:
-            owner = handle.read()
-    except FileNotFoundError:
-        if os.path.isdir(path):
-            try:
-                os.rmdir(path)  # created, then killed before the owner file: still empty
-                report.etc_dirs += 1
-            except OSError:
-                report.skipped.append(path)
+    if not os.path.isdir(path):
         return
-    except OSError as exc:
-        report.problems.append(f"{path}: {exc.strerror}")
+    owner = etcfiles.owner_of(path)
+    if owner is None:
+        try:
+            os.rmdir(path)  # created, then killed before it was marked: still empty
+            report.etc_dirs += 1
+        except OSError:
+            report.skipped.append(path)
         return
     if owner != etcfiles.owner_text(lab):
         report.skipped.append(path)

@@ -14,13 +14,14 @@ missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# unbound is only a program the resolver service runs inside labs, never a host service:
+# keep Debian's postinst from starting it (that would take port 53 on the host).
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemctl mask unbound.service >/dev/null 2>&1 || true
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-# unbound is only a program the resolver service runs inside labs: never a host service.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled unbound >/dev/null 2>&1; then
-  systemctl disable --now unbound >/dev/null 2>&1 || true
 fi
 echo "system packages: ok"

@@ -7,6 +7,7 @@ in; CI leaves it unset and checks everything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -34,10 +35,8 @@ def _root_links() -> frozenset[str]:
 def _tagged_inodes() -> set[int]:
     inodes = set()
     for name in _tagged(_ls("/run/netns")):
-        try:
+        with contextlib.suppress(OSError):
             inodes.add(os.stat(f"/run/netns/{name}").st_ino)
-        except OSError:
-            pass
     return inodes
 
 

@@ -28,6 +28,18 @@ def exists(name: str) -> bool:
     return os.path.exists(path_of(name))
 
 
+def is_placeholder(name: str) -> bool:
+    """An empty file where a namespace should be mounted: left when a process dies between
+    creating the name and binding the namespace onto it (or by a failed `ip netns add`)."""
+    path = path_of(name)
+    try:
+        info = os.stat(path)
+        parent = os.stat(NETNS_DIR)
+    except OSError:
+        return False
+    return info.st_dev == parent.st_dev and info.st_size == 0
+
+
 def list_names() -> list[str]:
     try:
         return sorted(os.listdir(NETNS_DIR))

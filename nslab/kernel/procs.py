@@ -25,6 +25,11 @@ def is_same(pid: int, started: int) -> bool:
     return start_time(pid) == started
 
 
+def is_running(pid: int, started: int) -> bool:
+    """The same process, and not a zombie waiting for its parent to collect it."""
+    return is_same(pid, started) and not _is_zombie(pid)
+
+
 def command(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/comm") as handle:

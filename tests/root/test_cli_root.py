@@ -14,11 +14,11 @@ def nslab(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[s
 
 
 def test_up_status_exec_down_cycle(prefix: str) -> None:
-    up = nslab("up", "two-hosts", "--prefix", prefix)
+    up = nslab("up", "two-hosts", "--prefix", prefix, "--healthy")
     assert up.returncode == 0, up.stderr
     assert f"lab {prefix} is up" in up.stdout
     try:
-        again = nslab("up", "two-hosts", "--prefix", prefix)
+        again = nslab("up", "two-hosts", "--prefix", prefix, "--healthy")
         assert again.returncode == 3 and "already up" in again.stderr and "--replace" in again.stderr
         status = nslab("status", prefix, "--json")
         assert status.returncode == 0, status.stderr
@@ -39,7 +39,7 @@ def test_up_status_exec_down_cycle(prefix: str) -> None:
 
 
 def test_exec_into_a_deleted_node_says_what_happened(prefix: str) -> None:
-    assert nslab("up", "two-hosts", "--prefix", prefix).returncode == 0
+    assert nslab("up", "two-hosts", "--prefix", prefix, "--healthy").returncode == 0
     try:
         subprocess.run(["ip", "netns", "del", f"{prefix}-h1"], check=True)
         done = nslab("exec", "--lab", prefix, "h1", "--", "true")
@@ -54,7 +54,7 @@ def test_cleanup_by_marker_without_state_and_leaves_foreign_namespaces(prefix: s
     foreign = f"{prefix}x-foreign"
     subprocess.run(["ip", "netns", "add", foreign], check=True)
     try:
-        assert nslab("up", "two-hosts", "--prefix", prefix).returncode == 0
+        assert nslab("up", "two-hosts", "--prefix", prefix, "--healthy").returncode == 0
         subprocess.run(["rm", "-rf", f"/run/nslab/{prefix}"], check=True)
         done = nslab("cleanup", "--prefix", prefix)
         assert done.returncode == 0, done.stderr

@@ -22,7 +22,7 @@ def ping(ns: str, address: str) -> bool:
 
 
 def test_two_hosts_on_a_switch_talk(prefix: str) -> None:
-    result = lab.up("two-hosts", prefix=prefix)
+    result = lab.up("two-hosts", prefix=prefix, healthy=True)
     try:
         assert ping(f"{prefix}-h1", "10.0.1.2")
         assert ping(f"{prefix}-h2", "10.0.1.1")
@@ -40,7 +40,7 @@ def test_two_hosts_on_a_switch_talk(prefix: str) -> None:
 
 
 def test_router_forwards_and_firewall_loads(prefix: str) -> None:
-    lab.up("host-router-host", prefix=prefix)
+    lab.up("host-router-host", prefix=prefix, healthy=True)
     try:
         assert ping(f"{prefix}-client", "10.0.2.10")
         rules = ns_run(f"{prefix}-r1", "iptables", "-S", "FORWARD").stdout
@@ -57,9 +57,9 @@ def test_router_forwards_and_firewall_loads(prefix: str) -> None:
 
 def test_same_scenario_under_two_prefixes(prefix: str) -> None:
     a, b = f"{prefix}a", f"{prefix}b"
-    lab.up("two-hosts", prefix=a)
+    lab.up("two-hosts", prefix=a, healthy=True)
     try:
-        lab.up("two-hosts", prefix=b)
+        lab.up("two-hosts", prefix=b, healthy=True)
         try:
             assert ping(f"{a}-h1", "10.0.1.2") and ping(f"{b}-h1", "10.0.1.2")
             lab.down_one(a)
@@ -71,12 +71,12 @@ def test_same_scenario_under_two_prefixes(prefix: str) -> None:
 
 
 def test_up_twice_is_a_clear_error(prefix: str) -> None:
-    lab.up("two-hosts", prefix=prefix)
+    lab.up("two-hosts", prefix=prefix, healthy=True)
     try:
         with pytest.raises(LabStateError) as err:
-            lab.up("two-hosts", prefix=prefix)
+            lab.up("two-hosts", prefix=prefix, healthy=True)
         assert "nslab down" in (err.value.hint or "") and "--replace" in (err.value.hint or "")
-        replaced = lab.up("two-hosts", prefix=prefix, replace=True)
+        replaced = lab.up("two-hosts", prefix=prefix, replace=True, healthy=True)
         assert replaced.lab == prefix and ping(f"{prefix}-h1", "10.0.1.2")
     finally:
         lab.down_one(prefix)
@@ -122,7 +122,7 @@ def test_namespace_name_taken_by_someone_else_is_left_alone(prefix: str) -> None
     subprocess.run(["ip", "netns", "add", foreign], check=True)
     try:
         with pytest.raises(LabStateError):
-            lab.up("two-hosts", prefix=prefix)
+            lab.up("two-hosts", prefix=prefix, healthy=True)
         assert netns.exists(foreign), "nslab removed a namespace it did not create"
         assert not os.path.exists(state.lab_dir(prefix))
     finally:

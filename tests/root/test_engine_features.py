@@ -57,14 +57,15 @@ def test_features_ipv6_neighbours_routes_sysctls_etc_files(prefix: str) -> None:
         assert "10.5.0.2\tpeer.lab" in ns_run(a, "cat", "/etc/hosts").stdout
         assert "search lab" in ns_run(a, "cat", "/etc/resolv.conf").stdout
         assert ns_run(a, "getent", "hosts", "peer.lab").stdout.split()[0] == "10.5.0.2"
-        assert os.path.exists(f"/etc/netns/{a}/.nslab-owner")
+        assert os.getxattr(f"/etc/netns/{a}", "user.nslab.owner") == f"nslab:{prefix}\n".encode()
+        assert "failed" not in ns_run(a, "true").stderr  # ip netns exec binds every entry there
     finally:
         lab.down_one(prefix)
     assert not os.path.exists(f"/etc/netns/{a}")
 
 
 def test_status_reports_a_namespace_deleted_by_hand(prefix: str) -> None:
-    lab.up("two-hosts", prefix=prefix)
+    lab.up("two-hosts", prefix=prefix, healthy=True)
     try:
         subprocess.run(["ip", "netns", "del", f"{prefix}-h2"], check=True)
         report = status.lab_status(prefix)
