@@ -1,8 +1,12 @@
-"""Check kinds: what each declares. Probe implementations live in nslab.checks.probes.*."""
+"""Check kinds: what each declares. Probe implementations live in nslab.checks.probes.*,
+meaning checks (run by `nslab validate`) in nslab.checks.semantic, verdicts in nslab.grading.judge."""
 
 from __future__ import annotations
 
-from nslab.kinds import KindSpec, Registry
+from typing import TYPE_CHECKING, Any
+
+from nslab.checks.probes import PROBES
+from nslab.kinds import KindSpec, Registry, SemanticHook
 from nslab.schema import Bool, Enum, Field, Int, IPAddr, ListOf, Str
 
 CHECKS = Registry("check")
@@ -10,6 +14,23 @@ CHECKS = Registry("check")
 TARGET = Str(r"[^\s/]+", "an address or a host name")
 PORT = Int(1, 65535)
 PRESENCE = Enum("present", "absent")
+HOP = Str(r"[^\s/]+", "a node name or an address")
+
+if TYPE_CHECKING:
+    from nslab.model import Scenario
+    from nslab.semantic import Report
+
+
+def _hook(name: str) -> SemanticHook:
+    """A semantic hook that imports nslab.checks.semantic only when validation runs it."""
+
+    def hook(scenario: Scenario, check: Any, report: Report) -> None:
+        from nslab.checks import semantic
+
+        getattr(semantic, name)(scenario, check, report)
+
+    return hook
+
 
 CHECKS.add(
     KindSpec(
@@ -18,10 +39,13 @@ CHECKS.add(
         {
             "to": Field(TARGET, required=True, doc="Address or name to ping."),
             "size": Field(Int(0, 65507), default=56, doc="ICMP payload bytes."),
-            "df": Field(Bool(), default=False, doc="Set don't-fragment (like ping -M do)."),
+            "df": Field(
+                Bool(), default=False, doc="Set don't-fragment, ignoring the cached path MTU (ping -M probe)."
+            ),
             "expect": Field(Enum("reachable", "unreachable"), default="reachable"),
         },
-        impl="nslab.checks.probes.ping:probe",
+        impl=PROBES["ping"],
+        semantic=_hook("target"),
     )
 )
 CHECKS.add(
@@ -33,7 +57,8 @@ CHECKS.add(
             "port": Field(PORT, required=True),
             "expect": Field(Enum("open", "refused", "timeout", "unreachable"), default="open"),
         },
-        impl="nslab.checks.probes.tcp:probe",
+        impl=PROBES["tcp"],
+        semantic=_hook("target"),
     )
 )
 CHECKS.add(
@@ -47,7 +72,8 @@ CHECKS.add(
             "contains": Field(Str(), doc="Substring the reply must hold."),
             "expect": Field(Enum("reply", "no-reply"), default="reply"),
         },
-        impl="nslab.checks.probes.udp:probe",
+        impl=PROBES["udp"],
+        semantic=_hook("target"),
     )
 )
 _HTTP_FIELDS = {
@@ -63,7 +89,8 @@ CHECKS.add(
         "http",
         "An HTTP request: status, body, size, deadline.",
         dict(_HTTP_FIELDS),
-        impl="nslab.checks.probes.http:probe",
+        impl=PROBES["http"],
+        semantic=_hook("http"),
     )
 )
 CHECKS.add(
@@ -71,7 +98,8 @@ CHECKS.add(
         "https",
         "An HTTPS request verified against the lab CA.",
         dict(_HTTP_FIELDS),
-        impl="nslab.checks.probes.http:probe",
+        impl=PROBES["https"],
+        semantic=_hook("http"),
     )
 )
 CHECKS.add(
@@ -79,13 +107,15 @@ CHECKS.add(
         "dns",
         "A DNS query against a server or the node's resolver.",
         {
-            "name": Field(Str(), required=True),
+            # Not `name`: every check already has a name (the key would collide in YAML).
+            "query": Field(Str(), required=True, doc="The name to look up, e.g. www.example.test."),
             "type": Field(Enum("A", "AAAA", "CNAME", "NS", "TXT", "MX", "SOA", "PTR"), default="A"),
             "server": Field(IPAddr(), doc="Server to ask; the node's resolv.conf when absent."),
             "expect": Field(Enum("answer", "nxdomain", "failure"), default="answer"),
             "answers": Field(ListOf(Str()), default=(), doc="Values the answer must contain."),
         },
-        impl="nslab.checks.probes.dns:probe",
+        impl=PROBES["dns"],
+        semantic=_hook("dns"),
     )
 )
 CHECKS.add(
@@ -94,11 +124,12 @@ CHECKS.add(
         "The router hops toward a target (TTL-stepped probes).",
         {
             "to": Field(TARGET, required=True),
-            "via": Field(ListOf(IPAddr()), default=(), doc="Hop addresses that must appear, in order."),
-            "avoid": Field(ListOf(IPAddr()), default=(), doc="Hop addresses that must not appear."),
+            "via": Field(ListOf(HOP), default=(), doc="Routers (node names or addresses) to pass, in order."),
+            "avoid": Field(ListOf(HOP), default=(), doc="Routers (node names or addresses) not to pass."),
             "max_hops": Field(Int(1, 30), default=8),
         },
-        impl="nslab.checks.probes.path:probe",
+        impl=PROBES["path"],
+        semantic=_hook("path"),
     )
 )
 CHECKS.add(
@@ -110,7 +141,8 @@ CHECKS.add(
             "via": Field(IPAddr()),
             "expect": Field(PRESENCE, default="present"),
         },
-        impl="nslab.checks.probes.state:route",
+        impl=PROBES["route"],
+        semantic=_hook("route"),
     )
 )
 CHECKS.add(
@@ -122,7 +154,8 @@ CHECKS.add(
             "address": Field(Str(), required=True, doc="With prefix length, e.g. 10.0.1.10/24."),
             "expect": Field(PRESENCE, default="present"),
         },
-        impl="nslab.checks.probes.state:address",
+        impl=PROBES["address"],
+        semantic=_hook("address"),
     )
 )
 CHECKS.add(
@@ -134,7 +167,8 @@ CHECKS.add(
             "up": Field(Bool()),
             "mtu": Field(Int(68, 65535)),
         },
-        impl="nslab.checks.probes.state:link",
+        impl=PROBES["link"],
+        semantic=_hook("interface"),
     )
 )
 CHECKS.add(
@@ -145,7 +179,7 @@ CHECKS.add(
             "key": Field(Str(r"net\.[a-z0-9_.\-/]+", "a net.* sysctl"), required=True),
             "value": Field(Str(), required=True),
         },
-        impl="nslab.checks.probes.state:sysctl",
+        impl=PROBES["sysctl"],
     )
 )
 CHECKS.add(
@@ -160,7 +194,7 @@ CHECKS.add(
             ),
             "expect": Field(PRESENCE, default="present"),
         },
-        impl="nslab.checks.probes.state:iptables",
+        impl=PROBES["iptables"],
     )
 )
 CHECKS.add(
@@ -173,6 +207,6 @@ CHECKS.add(
             "address": Field(IPAddr(), doc="Bound address; any when absent."),
             "expect": Field(PRESENCE, default="present"),
         },
-        impl="nslab.checks.probes.state:listening",
+        impl=PROBES["listening"],
     )
 )

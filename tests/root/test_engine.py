@@ -18,7 +18,8 @@ def ns_run(ns: str, *argv: str, timeout: float = 10) -> subprocess.CompletedProc
 
 
 def ping(ns: str, address: str) -> bool:
-    return ns_run(ns, "ping", "-c1", "-W1", address).returncode == 0
+    # -W3: the first packet waits for ARP and bridge learning, slow on a loaded machine
+    return ns_run(ns, "ping", "-c1", "-W3", address).returncode == 0
 
 
 def test_two_hosts_on_a_switch_talk(prefix: str) -> None:

@@ -1,0 +1,151 @@
+"""State checks: read the node's live kernel state (never the scenario file) and report it.
+
+route/address/link come from rtnetlink, sysctl from /proc/sys (which follows the thread),
+listening from /proc/thread-self/net, and iptables from `iptables -S` run inside the node
+(the one probe that forks: nftables' netlink encoding is not worth reimplementing).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from nslab import model as m
+from nslab.checks.context import ProbeContext
+from nslab.checks.observation import Observation, error
+from nslab.checks.probes import kstate, rules, sockets
+from nslab.kernel import netns, rtnl, sysctl
+
+
+def _names(sock: rtnl.Rtnl) -> dict[int, str]:
+    return {link.index: link.name for link in sock.links()}
+
+
+def route(ctx: ProbeContext, check: m.Check) -> Observation:
+    text = str(check.params["to"])
+    to = ipaddress.ip_network("0.0.0.0/0" if text == "default" else text, strict=False)
+    via = str(check.params["via"]) if check.params.get("via") else None
+    with rtnl.Rtnl() as sock:
+        table = kstate.routes(sock, _names(sock))
+    same = [r for r in table if r.to == to]
+    evidence: dict[str, Any] = {"routes": [str(r) for r in table]}
+    shown = "default" if to.prefixlen == 0 else str(to)
+    if via is not None:
+        exact = [r for r in same if r.via == via]
+        if exact:
+            return Observation("present", f"route {exact[0]}", evidence)
+        if same:
+            gateways = ", ".join(r.via or f"no gateway ({r.type})" for r in same)
+            return Observation(
+                "absent", f"{ctx.node}'s route to {shown} goes via {gateways}, not {via}", evidence
+            )
+    elif same:
+        return Observation("present", f"route {same[0]}", evidence)
+    listing = "; ".join(str(r) for r in table if r.to.version == to.version) or "none"
+    what = "default route" if to.prefixlen == 0 else f"route to {shown}"
+    return Observation("absent", f"{ctx.node} has no {what} (its routes: {listing})", evidence)
+
+
+def address(ctx: ProbeContext, check: m.Check) -> Observation:
+    iface = str(check.params["iface"])
+    wanted = ipaddress.ip_interface(str(check.params["address"]))
+    with rtnl.Rtnl() as sock:
+        names = _names(sock)
+        found = kstate.addresses(sock, names)
+    if iface not in names.values():
+        return Observation(
+            "absent", f"{ctx.node} has no interface {iface}", {"interfaces": sorted(names.values())}
+        )
+    mine = [a.address for a in found if a.iface == iface]
+    evidence: dict[str, Any] = {"addresses": [str(a) for a in mine]}
+    if wanted in mine:
+        return Observation("present", f"{iface} has {wanted}", evidence)
+    same_ip = [a for a in mine if a.ip == wanted.ip]
+    if same_ip:
+        return Observation("absent", f"{iface} has {same_ip[0]}, not {wanted}", evidence)
+    has = ", ".join(str(a) for a in mine if not a.ip.is_link_local) or "no address"
+    return Observation("absent", f"{iface} has {has}; no {wanted}", evidence)
+
+
+def link(ctx: ProbeContext, check: m.Check) -> Observation:
+    name = str(check.params["iface"])
+    with rtnl.Rtnl() as sock:
+        found = {item.name: item for item in sock.links()}
+    item = found.get(name)
+    if item is None:
+        return Observation("missing", f"{ctx.node} has no interface {name}", {"interfaces": sorted(found)})
+    carrier = item.operstate not in (2, 5, 7)  # IF_OPER_DOWN, LOWERLAYERDOWN, ...
+    evidence = {"up": item.up, "mtu": item.mtu, "carrier": carrier, "operstate": item.operstate}
+    if not item.up:
+        state = "administratively down"
+    elif not carrier:
+        state = "up but without carrier (its peer is down)"
+    else:
+        state = "up"
+    return Observation("up" if item.up else "down", f"{name} is {state}, MTU {item.mtu}", evidence)
+
+
+def sysctl_value(ctx: ProbeContext, check: m.Check) -> Observation:
+    key = str(check.params["key"])
+    try:
+        value = sysctl.read(key)
+    except FileNotFoundError:
+        return error(f"no sysctl {key} in {ctx.node} (is the interface name right?)")
+    return Observation("value", f"{key} = {value}", {"value": value})
+
+
+def iptables(ctx: ProbeContext, check: m.Check) -> Observation:
+    table = str(check.params.get("table") or "filter")
+    chain = str(check.params["chain"])
+    fragment = str(check.params["match"])
+    import shutil
+    import subprocess
+
+    exe = shutil.which("iptables")
+    if exe is None:
+        return error("iptables is not installed (apt-get install iptables)")
+    # A child forked from this thread inherits the thread's (the node's) namespace.
+    done = subprocess.run(
+        [exe, "-w", "5", "-t", table, "-S", chain],
+        capture_output=True,
+        text=True,
+        timeout=max(1.0, ctx.remaining() + 1.0),
+        check=False,
+    )
+    if done.returncode != 0:
+        if "No chain" in done.stderr or "does not exist" in done.stderr:
+            return Observation("absent", f"{ctx.node} has no chain {chain} in table {table}", {"rules": []})
+        return error(f"iptables -t {table} -S {chain} failed: {done.stderr.strip()[:120]}")
+    found, policy = rules.chain_rules(done.stdout, chain)
+    hits = [r for r in found if rules.matches(r, fragment)]
+    evidence: dict[str, Any] = {"rules": found, "policy": policy, "matched": hits}
+    if hits:
+        return Observation("present", f"rule in {table} {chain}: {rules.without_marker(hits[0])}", evidence)
+    policy_text = f", policy {policy}" if policy else ""
+    return Observation(
+        "absent",
+        f"no rule in {table} {chain} matches '{fragment}' ({len(found)} rules{policy_text})",
+        evidence,
+    )
+
+
+def listening(ctx: ProbeContext, check: m.Check) -> Observation:
+    port = int(check.params["port"])
+    proto = str(check.params.get("proto") or "tcp")
+    wanted = str(check.params["address"]) if check.params.get("address") else None
+    everything = sockets.listeners(proto)
+    on_port = [s for s in everything if s.port == port]
+    if wanted is not None:
+        wildcard = "::" if ":" in wanted else "0.0.0.0"
+        on_port = [s for s in on_port if s.address in (wanted, wildcard, "::")]
+    evidence: dict[str, Any] = {"listening": sorted({f"{s.address}:{s.port}/{s.proto}" for s in everything})}
+    if on_port:
+        named = sockets.with_owners(on_port, netns.path_of(ctx.netns))
+        evidence["owners"] = sorted({o for s in named for o in s.owners})
+        return Observation("present", "listening on " + ", ".join(str(s) for s in named), evidence)
+    ports = sorted({s.port for s in everything})
+    others = ", ".join(str(p) for p in ports[:12]) or "nothing"
+    where = f" on {wanted}" if wanted else ""
+    return Observation(
+        "absent", f"nothing listens on {proto} port {port}{where} ({proto} ports open: {others})", evidence
+    )

@@ -1,0 +1,122 @@
+"""Meaning checks for check declarations, run by `nslab validate` (no root, no kernel).
+
+They catch what would otherwise only show up as a confusing failure in a live lab: an
+interface the node does not have, a name the node could never resolve, an https check on an
+http:// URL, a dns check on a node without a resolver.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from nslab import model as m
+from nslab.schema import did_you_mean
+from nslab.semantic import Report
+
+ALWAYS_THERE = ("lo",)
+
+
+def _node(scenario: m.Scenario, check: m.Check) -> m.Node | None:
+    return scenario.nodes.get(check.node)  # a missing node is already reported by the engine
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _resolvable(scenario: m.Scenario, check: m.Check, report: Report, name: str, key: str) -> None:
+    node = _node(scenario, check)
+    if node is None or _is_ip(name) or name.lower() == "localhost":
+        return
+    if name in node.hosts or node.resolv is not None:
+        return
+    report.error(
+        check.at(key),
+        f"check {check.name!r}: node {node.name!r} cannot resolve {name!r}",
+        f"use an address, add '{name}' to the node's hosts:, or give the node a resolv:",
+    )
+
+
+def target(scenario: m.Scenario, check: Any, report: Report) -> None:
+    _resolvable(scenario, check, report, str(check.params.get("to", "")), "to")
+
+
+def interface(scenario: m.Scenario, check: Any, report: Report) -> None:
+    node = _node(scenario, check)
+    iface = str(check.params.get("iface", ""))
+    if node is not None and iface not in ALWAYS_THERE:
+        report.interface(node, iface, check.at("iface"))
+
+
+def address(scenario: m.Scenario, check: Any, report: Report) -> None:
+    interface(scenario, check, report)
+    text = str(check.params.get("address", ""))
+    if "/" not in text:
+        report.error(
+            check.at("address"), f"address {text!r} has no prefix length", f"write it like {text}/24"
+        )
+        return
+    try:
+        ipaddress.ip_interface(text)
+    except ValueError:
+        report.error(check.at("address"), f"{text!r} is not an address with a prefix length")
+
+
+def route(scenario: m.Scenario, check: Any, report: Report) -> None:
+    text = str(check.params.get("to", ""))
+    if text == "default":
+        return
+    try:
+        ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            report.error(check.at("to"), f"route check 'to': {text!r} is not a network or 'default'")
+            return
+        report.error(check.at("to"), f"route check 'to': {text} has host bits set", f"write {loose}")
+
+
+def path(scenario: m.Scenario, check: Any, report: Report) -> None:
+    target(scenario, check, report)
+    for key in ("via", "avoid"):
+        for hop in check.params.get(key) or ():
+            if not _is_ip(str(hop)) and str(hop) not in scenario.nodes:
+                report.error(
+                    check.at(key),
+                    f"path check {key}: {hop!r} is neither an address nor a node of this scenario",
+                    did_you_mean(str(hop), tuple(scenario.nodes)) or "name a router, or give its address",
+                )
+
+
+def http(scenario: m.Scenario, check: Any, report: Report) -> None:
+    from urllib.parse import urlsplit
+
+    url = urlsplit(str(check.params.get("url", "")))
+    if url.scheme != check.kind:
+        report.error(
+            check.at("url"),
+            f"a {check.kind} check needs an {check.kind}:// URL, got {url.scheme}://",
+            f"use kind: {url.scheme}" if url.scheme in ("http", "https") else None,
+        )
+    if not check.params.get("resolve"):
+        _resolvable(scenario, check, report, url.hostname or "", "url")
+
+
+def dns(scenario: m.Scenario, check: Any, report: Report) -> None:
+    node = _node(scenario, check)
+    if (
+        node is not None
+        and not check.params.get("server")
+        and (node.resolv is None or not node.resolv.nameservers)
+    ):
+        report.error(
+            check.loc,
+            f"dns check {check.name!r} names no server and node {node.name!r} has no nameservers",
+            "add server: ADDRESS to the check, or resolv: {nameservers: [...]} to the node",
+        )

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from nslab.cli.common import LAB_OPTION, need_root
+
+if TYPE_CHECKING:
+    from nslab.grading.live import Graded
+
+
+@click.command("check")
+@LAB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (schema: docs/grading.md).")
+@click.option("--junit", "junit", metavar="FILE", help="Also write the report as JUnit XML to FILE.")
+@click.option("--watch", is_flag=True, help="Grade again every few seconds until everything passes.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.5, 600),
+    default=3.0,
+    show_default=True,
+    help="Seconds between --watch runs.",
+)
+def check_command(lab: str | None, as_json: bool, junit: str | None, watch: bool, interval: float) -> None:
+    """Grade the lab with live traffic: every check runs at once from inside its node.
+
+    Goal checks must pass once you have fixed the fault; guard checks must keep passing (a
+    "fix" that flushes a firewall or opens every port breaks one). Each failure says in one
+    line what the probe saw. Exits 0 only when every goal and every guard passes, else 1.
+
+    \b
+    Example:
+      sudo nslab check
+      sudo nslab check --watch              # re-grade while you work in another terminal
+      sudo nslab check --json --junit report.xml
+    """
+    from nslab.cli.common import resolve_lab
+
+    need_root("nslab check")
+    lab_name = resolve_lab(lab)
+    first = True
+    while True:
+        passed = _once(
+            lab_name, as_json, junit, clear=watch and not as_json and sys.stdout.isatty(), first=first
+        )
+        if passed or not watch:
+            break
+        first = False
+        time.sleep(interval)
+    if not passed:
+        raise SystemExit(1)
+
+
+def _once(lab_name: str, as_json: bool, junit: str | None, clear: bool, first: bool) -> bool:
+    from nslab.grading.live import check_lab
+    from nslab.grading.render import report_json, report_text
+
+    graded = check_lab(lab_name)
+    report = graded.report
+    if junit:
+        from nslab.grading.render_junit import report_junit, write
+
+        write(junit, report_junit([report]))
+    # --watch rounds count as one attempt: record the first round and the one that solves it.
+    entry = _record(graded) if not graded.meta.healthy and (first or report.passed) else None
+    if as_json:
+        from nslab.cli.common import echo_json
+
+        echo_json(report_json(report))
+        return report.passed
+    if clear:
+        click.clear()
+    click.echo(f"lab {lab_name} ({report.scenario}{', healthy build' if report.healthy_build else ''})")
+    click.echo(report_text(report))
+    if report.passed and entry is not None:
+        seconds = entry.get("seconds")
+        if isinstance(seconds, int | float):
+            took = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+            click.echo(f"solved in {took}, {entry.get('hints_used', 0)} hints used")
+        if graded.scenario.explanation:
+            click.echo("\nWhat was wrong:\n" + graded.scenario.explanation.rstrip())
+    elif not report.passed and graded.scenario.hints:
+        click.echo("stuck? 'nslab hint' shows the next hint")
+    return report.passed
+
+
+def _record(graded: Graded) -> dict[str, object]:
+    from nslab import progress
+
+    report = graded.report
+    return progress.record_check(
+        report.scenario, graded.meta.created, report.passed, report.score, report.max_score
+    )

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import click
+
+from nslab.cli.common import LAB_OPTION, need_root
+
+
+@click.command("reset")
+@LAB_OPTION
+def reset_command(lab: str | None) -> None:
+    """Rebuild the lab in its starting state: same scenario, seed and parameters, same fault.
+
+    Useful when an experiment went too far. Your progress (hints taken, time) is kept.
+
+    \b
+    Example:
+      sudo nslab reset
+      sudo nslab reset --lab alice
+    """
+    from nslab.cli.common import resolve_lab
+    from nslab.grading.reset import reset
+
+    need_root("nslab reset")
+    result = reset(resolve_lab(lab))
+    click.echo(result.describe())

@@ -1,0 +1,1 @@
+"""Grading: judge probe observations against a scenario's checks (pure), and render reports."""

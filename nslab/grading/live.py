@@ -1,0 +1,42 @@
+"""Grade a running lab: load what it was built from, probe every active check, grade."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from nslab import model as m
+from nslab import state
+from nslab.grading.report import Report, grade
+
+
+@dataclass(frozen=True)
+class Graded:
+    meta: state.Meta
+    scenario: m.Scenario
+    report: Report
+
+
+def check_lab(lab: str) -> Graded:
+    from nslab.grading.cache import running_scenario
+
+    meta, scenario = running_scenario(lab)
+    return Graded(meta, scenario, check_scenario(lab, scenario, meta.healthy))
+
+
+def check_scenario(lab: str, scenario: m.Scenario, healthy_build: bool) -> Report:
+    """Probe `scenario`'s active checks in the running lab `lab` (already loaded by the caller)."""
+    from nslab.checks.runner import owners_of, run_checks
+
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    runs = run_checks(lab, scenario.active_checks(), owners_of(scenario))
+    return grade(
+        runs,
+        lab=lab,
+        scenario=scenario.name,
+        healthy_build=healthy_build,
+        seconds=time.perf_counter() - t0,
+        started=started,
+    )

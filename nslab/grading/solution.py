@@ -1,0 +1,66 @@
+"""A scenario's reference fix: shell commands run inside its nodes, in order.
+
+Steps run through `ip netns exec`, exactly like `nslab exec`, so they see the node's own
+/etc/hosts and resolv.conf and use the same tools a learner would.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from nslab import model as m
+from nslab.errors import EnvironmentProblem, KernelError
+from nslab.naming import netns_name
+
+STEP_TIMEOUT = 30.0
+
+
+class SolutionFailed(KernelError):
+    """A solution step exited non-zero: the scenario's reference fix is wrong (or the lab is)."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    node: str
+    run: str
+    returncode: int
+    output: str
+
+
+def describe(scenario: m.Scenario) -> list[str]:
+    return [f"[{step.node}] {step.run}" for step in scenario.solution]
+
+
+def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:
+    """Run every step; stop at the first that fails and raise with its output."""
+    ip = shutil.which("ip")
+    if ip is None:
+        raise EnvironmentProblem("the 'ip' command is missing", "apt-get install iproute2")
+    done: list[StepResult] = []
+    for number, step in enumerate(scenario.solution, start=1):
+        argv = [ip, "netns", "exec", netns_name(lab, step.node), "sh", "-c", step.run]
+        try:
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=STEP_TIMEOUT,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise SolutionFailed(
+                f"solution step {number} on {step.node} ran over {STEP_TIMEOUT:.0f} s: {step.run}",
+                f"see {step.loc}; a step must finish (start daemons in the background)",
+            ) from None
+        output = (proc.stdout + proc.stderr).strip()
+        done.append(StepResult(step.node, step.run, proc.returncode, output))
+        if proc.returncode != 0:
+            raise SolutionFailed(
+                f"solution step {number} on {step.node} failed (exit {proc.returncode}): {step.run}"
+                + (f"\n    {output.splitlines()[-1]}" if output else ""),
+                f"see {step.loc}",
+            )
+    return done
