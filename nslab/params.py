@@ -2,6 +2,7 @@
 
 The same seed always gives the same choices, so an instructor can hand a learner a seed
 (or derive it from the learner's id) and both the faults and the checks follow it.
+`$${...}` is a literal `${...}` (shell commands in `solution:` or exec services use it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from nslab.model import Param
 from nslab.schema import did_you_mean
 from nslab.yamlsrc import YMap, YNode, YScalar, YSeq
 
-_REF = re.compile(r"\$\{([^}]*)\}")
+_REF = re.compile(r"\$(\$?)\{([^}]*)\}")
 
 
 def choose(params: Mapping[str, Param], scenario: str, seed: str | None) -> dict[str, Any]:
@@ -33,8 +34,36 @@ def choose(params: Mapping[str, Param], scenario: str, seed: str | None) -> dict
     return chosen
 
 
-def substitute(root: YMap, values: Mapping[str, Any], skip: str = "params") -> list[Diagnostic]:
-    """Replace ${name} in every scalar except under the `skip` key, in place."""
+def check_declarations(params: Mapping[str, Param]) -> list[Diagnostic]:
+    """A parameter has either choices (a seed picks one) or a default, never both or neither."""
+    problems = []
+    for name, param in params.items():
+        if param.choices and param.default is not None:
+            problems.append(
+                Diagnostic(
+                    param.at("default"),
+                    f"params.{name}: has both choices and a default",
+                    "without a seed the first choice is used; remove 'default' (or 'choices')",
+                )
+            )
+        elif not param.choices and param.default is None:
+            problems.append(
+                Diagnostic(
+                    param.loc,
+                    f"params.{name}: needs 'choices' (a seed picks one) or a 'default'",
+                    "e.g. choices: [8080, 9090]",
+                )
+            )
+    return problems
+
+
+def substitute(
+    root: YMap, values: Mapping[str, Any], skip: str = "params", used: set[str] | None = None
+) -> list[Diagnostic]:
+    """Replace ${name} in every scalar except under the `skip` key, in place.
+
+    Names found are added to `used` (so that unused parameters can be reported).
+    """
     problems: list[Diagnostic] = []
     seen: set[int] = set()
     stack: list[YNode] = [v for k, v in root.pairs if k.value != skip]
@@ -48,25 +77,48 @@ def substitute(root: YMap, values: Mapping[str, Any], skip: str = "params") -> l
         elif isinstance(node, YMap):
             stack.extend(v for _, v in node.pairs)
         elif isinstance(node, YScalar) and isinstance(node.value, str) and "${" in node.value:
-            _replace(node, values, problems)
+            _replace(node, values, problems, used if used is not None else set())
     return problems
 
 
-def _replace(node: YScalar, values: Mapping[str, Any], problems: list[Diagnostic]) -> None:
+def _position(node: YScalar, offset: int) -> Loc:
+    """The file position of a character of a scalar's value (exact for one-line and block values)."""
     text = node.value
-    whole = _REF.fullmatch(text)
+    before = text[:offset]
+    newlines = before.count("\n")
+    if newlines:
+        return Loc(node.loc.file, node.loc.line + newlines, node.loc.col + offset - before.rfind("\n") - 1)
+    return Loc(node.loc.file, node.loc.line, node.loc.col + offset + (1 if node.quoted else 0))
+
+
+def _replace(node: YScalar, values: Mapping[str, Any], problems: list[Diagnostic], used: set[str]) -> None:
+    text = node.value
+    unknown = False
     for match in _REF.finditer(text):
-        name = match.group(1)
+        escaped, name = match.group(1), match.group(2)
+        if escaped:
+            continue
+        used.add(name)
         if name not in values:
+            unknown = True
             hint = did_you_mean(name, tuple(values)) or (
                 "declare it under params:" if not values else "parameters: " + ", ".join(values)
             )
-            col = node.loc.col + match.start() + (1 if node.quoted else 0)
+            if name.isupper():
+                hint = f"to keep a shell variable, write $${{{name}}}"
             problems.append(
-                Diagnostic(Loc(node.loc.file, node.loc.line, col), f"unknown parameter ${{{name}}}", hint)
+                Diagnostic(_position(node, match.start()), f"unknown parameter ${{{name}}}", hint)
             )
-            return
-    if whole:
-        node.value = values[whole.group(1)]
+    if unknown or any(values.get(m.group(2)) is None for m in _REF.finditer(text) if not m.group(1)):
+        # Nothing to put in (an unknown parameter, or one without a value): the problem is
+        # already reported, and checking the raw text's type would only repeat it.
+        node.unresolved = True
+        return
+    whole = _REF.fullmatch(text)
+    if whole and not whole.group(1):
+        node.value = values[whole.group(2)]
     else:
-        node.value = _REF.sub(lambda mt: str(values[mt.group(1)]), text)
+        node.value = _REF.sub(
+            lambda mt: "${" + mt.group(2) + "}" if mt.group(1) else str(values[mt.group(2)]), text
+        )
+    node.raw = str(node.value)
