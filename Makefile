@@ -1,8 +1,11 @@
 # nslab. The scripts under scripts/ do the work, so a machine without make can run them too.
-.PHONY: install test test-unit lint typecheck bench clean
+.PHONY: install install-dev test test-unit lint typecheck bench clean
 
 install:  ## system packages, a virtualenv with nslab, `nslab` on PATH (root)
 	bash scripts/install.sh
+
+install-dev:  ## install plus everything the test suite needs (root)
+	bash scripts/install.sh --dev
 
 test:  ## lint, types, unit tests, root tests against the real kernel (root)
 	bash scripts/test.sh

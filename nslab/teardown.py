@@ -36,28 +36,24 @@ def read_markers(names: list[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
 
     def body() -> None:
-        home = netns.current_fd()
-        try:
-            for name in names:
-                out[name] = None
-                try:
-                    fd = netns.open_fd(name)
-                except OSError:
-                    continue
-                try:
-                    libc.setns_net(fd)
-                except OSError:
-                    continue  # e.g. an empty file left by a failed `ip netns add`
-                finally:
-                    os.close(fd)
-                try:
-                    with rtnl.Rtnl() as sock:
-                        out[name] = next((lk.alias for lk in sock.links() if lk.index == 1), "")
-                except OSError:
-                    pass
-        finally:
-            libc.setns_net(home)
-            os.close(home)
+        # This thread hops between namespaces and then ends: it never needs to go back.
+        for name in names:
+            out[name] = None
+            try:
+                fd = netns.open_fd(name)
+            except OSError:
+                continue
+            try:
+                libc.setns_net(fd)
+            except OSError:
+                continue  # an empty file left by a failed `ip netns add`, or no privilege
+            finally:
+                os.close(fd)
+            try:
+                with rtnl.Rtnl() as sock:
+                    out[name] = next((lk.alias for lk in sock.links() if lk.index == 1), "")
+            except OSError:
+                pass
 
     thread = threading.Thread(target=body, name="nslab-markers", daemon=True)
     thread.start()

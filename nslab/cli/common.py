@@ -11,12 +11,31 @@ import click
 from nslab import state
 from nslab.errors import EnvironmentProblem, LabStateError
 
+CAP_SYS_ADMIN = 21
+
+
+def _has_sys_admin() -> bool:
+    """Root in an unprivileged container lacks CAP_SYS_ADMIN: no unshare, setns or mount."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1)
+    except OSError:
+        pass
+    return True  # cannot tell: let the kernel say
+
 
 def need_root(what: str) -> None:
     if os.geteuid() != 0:
         raise EnvironmentProblem(
             f"{what} needs root (network namespaces are a privileged kernel feature)",
             "run it with sudo",
+        )
+    if not _has_sys_admin():
+        raise EnvironmentProblem(
+            f"{what} runs as root but without CAP_SYS_ADMIN, so it cannot create network namespaces",
+            "in a container, run it with --privileged (docker/podman run --privileged ...)",
         )
 
 

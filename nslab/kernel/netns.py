@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from nslab.errors import EnvironmentProblem
 from nslab.kernel import libc
 
 NETNS_DIR = "/run/netns"
@@ -52,12 +53,18 @@ def ensure_dir() -> None:
     created later are also visible from other mount namespaces (e.g. `ip netns exec`)."""
     os.makedirs(NETNS_DIR, mode=0o755, exist_ok=True)
     try:
-        libc.make_shared(NETNS_DIR)
-    except OSError as exc:
-        if exc.errno != errno.EINVAL:
-            raise
-        libc.bind_mount(NETNS_DIR, NETNS_DIR)
-        libc.make_shared(NETNS_DIR)
+        try:
+            libc.make_shared(NETNS_DIR)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            libc.bind_mount(NETNS_DIR, NETNS_DIR)
+            libc.make_shared(NETNS_DIR)
+    except PermissionError:
+        raise EnvironmentProblem(
+            f"cannot prepare {NETNS_DIR} (mount: permission denied)",
+            "nslab needs CAP_SYS_ADMIN; in a container, run it with --privileged",
+        ) from None
 
 
 def current_fd() -> int:

@@ -24,14 +24,10 @@ def star(path: Path, hosts: int) -> Path:
     return path
 
 
-def nslab(*args: str, **kw: object) -> subprocess.Popen[str]:
+def nslab(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "nslab", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kw,
-    )  # type: ignore[call-overload]
+        [sys.executable, "-m", "nslab", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def made_by(prefix: str) -> list[str]:
