@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 
 from nslab.errors import UsageError
 
@@ -26,6 +25,8 @@ def netns_name(lab: str, node: str) -> str:
 
 
 def new_build_id() -> str:
+    import secrets  # only builds need it; naming is on every command's import path
+
     return f"{os.getpid():x}{secrets.token_hex(3)}"
 
 

@@ -130,6 +130,11 @@ def make(scenario: m.Scenario, lab: str, build: str, first_index: int = 2) -> Bu
             if iface.kind == "vxlan":
                 plan.ifaces[iface.name] = _from_model(iface, alloc(node.name))
         plan.uses_ipv6 = any(a.version == 6 for _, a in node.addresses())
+        # Every ICMP error shows: rate limiting would make probes and a learner's traceroute
+        # see '* * *' depending on how recently the lab was last poked. Scenarios may override.
+        plan.sysctls["net.ipv4.icmp_ratelimit"] = "0"
+        if plan.uses_ipv6:
+            plan.sysctls["net.ipv6.icmp.ratelimit"] = "0"
         if node.kind == "router":
             plan.sysctls["net.ipv4.ip_forward"] = "1"
             if plan.uses_ipv6:

@@ -27,5 +27,5 @@ def test_star_plan_indexes_and_batches(scenario_dir: object) -> None:
 def test_router_gets_forwarding(scenario_dir: object) -> None:
     scenario = loader.load(f"{scenario_dir}/host-router-host.yaml")
     bplan = plan.make(scenario, "lab", "b1")
-    assert bplan.node("r1").sysctls == {"net.ipv4.ip_forward": "1"}
-    assert bplan.node("client").sysctls == {}
+    assert bplan.node("r1").sysctls == {"net.ipv4.icmp_ratelimit": "0", "net.ipv4.ip_forward": "1"}
+    assert bplan.node("client").sysctls == {"net.ipv4.icmp_ratelimit": "0"}
