@@ -165,6 +165,7 @@ class Check(Located):
     timeout: float = 1.0
     within: float = 0.0
     points: int = 1
+    repeat: int = 1
     description: str = ""
     when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)

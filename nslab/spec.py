@@ -361,6 +361,12 @@ CHECK_COMMON = {
         Num(0, 300, unit="seconds"), default=0.0, doc="Retry window in seconds, for convergence."
     ),
     "points": Field(Int(0, 100), default=1, doc="Weight in the grade."),
+    "repeat": Field(
+        Int(1, 100),
+        default=1,
+        doc="Probe this many times in a row; every attempt must meet the expectation"
+        " (e.g. each backend behind a load balancer).",
+    ),
     "description": Field(Str(), default="", doc="What the check proves, in a learner's words."),
     "when": Field(WHEN, default={}, doc="Only for these parameter values."),
 }

@@ -56,16 +56,28 @@ def _attempts(lab: str, check: m.Check, probe: Probe, owners: Mapping[str, str])
     attempts = 0
     while True:
         attempts += 1
+        obs = _observe(lab, ns, check, probe, owners)
+        elapsed = time.monotonic() - started
+        if judge(check, obs).passed or elapsed + RETRY_GAP >= check.within:
+            return CheckRun(check, obs, attempts, elapsed)
+        time.sleep(RETRY_GAP)
+
+
+def _observe(lab: str, ns: str, check: m.Check, probe: Probe, owners: Mapping[str, str]) -> Observation:
+    """One attempt: the probe `check.repeat` times in a row, stopping at the first miss."""
+    for round_ in range(1, check.repeat + 1):
         ctx = ProbeContext.start(lab, check.node, ns, check.timeout, owners)
         try:
             obs = probe(ctx, check)
         except Exception as exc:  # a probe bug must not hide the other results
             log.debug("probe %s crashed", check.name, exc_info=True)
-            obs = error(f"the {check.kind} probe failed: {type(exc).__name__}: {exc} (a bug in nslab)")
-        elapsed = time.monotonic() - started
-        if judge(check, obs).passed or elapsed + RETRY_GAP >= check.within:
-            return CheckRun(check, obs, attempts, elapsed)
-        time.sleep(RETRY_GAP)
+            return error(f"the {check.kind} probe failed: {type(exc).__name__}: {exc} (a bug in nslab)")
+        if check.repeat == 1:
+            return obs
+        evidence = {**obs.evidence, "round": round_, "repeat": check.repeat}
+        if not judge(check, obs).passed:
+            return Observation(obs.outcome, f"try {round_} of {check.repeat}: {obs.detail}", evidence)
+    return Observation(obs.outcome, f"{obs.detail} ({check.repeat} times in a row)", evidence)
 
 
 def run_checks(
