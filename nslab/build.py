@@ -146,7 +146,7 @@ class Builder:
         self._in_worker(lambda: self._kernel(journal, bplan))
         t = self._phase("kernel", t)
         self.on_phase("firewall")
-        self._firewall(bplan)
+        self._firewall(bplan, journal)
         t = self._phase("firewall", t)
         if self.scenario.services:
             self.on_phase("services")
@@ -190,11 +190,17 @@ class Builder:
                 finished.set()
 
         worker = threading.Thread(target=body, name="nslab-build", daemon=True)
-        worker.start()
         interrupted: BaseException | None = None
+        try:
+            # Inside the try: a Ctrl-C or SIGTERM can land while start() waits for the thread
+            # to begin, and the worker must then still be told to stop and be waited for.
+            worker.start()
+        except BaseException as exc:
+            self.cancel.set()
+            interrupted = exc
         # Wait on an Event, not Thread.join(): a KeyboardInterrupt inside join() marks the
         # thread stopped while it still runs (CPython 3.11), and we would roll back too early.
-        while not finished.is_set():
+        while worker.ident is not None and not finished.is_set():
             try:
                 finished.wait(0.05)
             except BaseException as exc:  # KeyboardInterrupt / SystemExit from a signal handler
@@ -278,7 +284,7 @@ class Builder:
                 " nothing was left behind",
             ) from None
 
-    def _firewall(self, bplan: plan.BuildPlan) -> None:
+    def _firewall(self, bplan: plan.BuildPlan, journal: Journal) -> None:
         jobs = [
             (p, p.node.firewall.tables()) for p in bplan.nodes if p.node.firewall and p.node.firewall.tables()
         ]
@@ -301,6 +307,7 @@ class Builder:
                         f"node {node_plan.name}: iptables-restore rejected the firewall: {stderr}",
                         self._firewall_hint(node_plan, tables, failed),
                     )
+                journal.record("rules", node=node_plan.name, netns=node_plan.netns)
 
     def _firewall_hint(self, node_plan: plan.NodePlan, tables: dict[str, str], failed: int | None) -> str:
         fw = node_plan.node.firewall

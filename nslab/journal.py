@@ -2,7 +2,8 @@
 
 If `nslab up` dies at any instant (even kill -9), everything it may have made is named in
 the journal, so `nslab down` can remove it. Entries: netns, etc (an /etc/netns dir),
-proc (pid + start time), and done (the build finished).
+proc (pid + start time), rules (a node's firewall was loaded: status notices a flush),
+and done (the build finished).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Entries:
     netns: list[dict[str, Any]] = field(default_factory=list)
     etc: list[str] = field(default_factory=list)
     procs: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[dict[str, Any]] = field(default_factory=list)
     header: dict[str, Any] = field(default_factory=dict)
     done: bool = False
     corrupt_lines: int = 0
@@ -64,6 +66,8 @@ def read(directory: str) -> Entries:
             entries.etc.append(item["path"])
         elif op == "proc" and isinstance(item.get("pid"), int):
             entries.procs.append(item)
+        elif op == "rules" and isinstance(item.get("netns"), str):
+            entries.rules.append(item)
         elif op == "lab":
             entries.header = item
         elif op == "done":

@@ -6,8 +6,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from nslab import journal, state
-from nslab.kernel import netns, procs
+from nslab import firewall, journal, state
+from nslab.kernel import iptables, netns, procs
 from nslab.naming import parse_marker
 from nslab.teardown import read_markers
 
@@ -79,6 +79,13 @@ def lab_status(lab: str) -> LabStatus:
             status.problems.append(f"node {node.name}: namespace {name} is gone (deleted by hand?)")
         elif not node.owned:
             status.problems.append(f"node {node.name}: namespace {name} is not this lab's")
+    for rules in entries.rules:
+        name = rules["netns"]
+        if name in present and firewall.comment_for(lab) not in iptables.save(name):
+            status.problems.append(
+                f"node {rules.get('node', '?')}: every firewall rule nslab loaded is gone (flushed?);"
+                " 'nslab reset' rebuilds the lab"
+            )
     latest = {p.get("service", f"pid{p['pid']}"): p for p in entries.procs}  # a restart appends
     for proc in latest.values():
         alive = "start" in proc and procs.is_running(proc["pid"], proc["start"])
@@ -89,5 +96,25 @@ def lab_status(lab: str) -> LabStatus:
     return status
 
 
+def orphans(known: list[str]) -> list[LabStatus]:
+    """Labs whose namespaces (found by marker) outlived their state directory."""
+    by_lab: dict[str, list[str]] = {}
+    for name, alias in read_markers(netns.list_names()).items():
+        owner = parse_marker(alias or "")
+        if owner is not None and owner[0] not in known and name == f"{owner[0]}-{owner[1]}":
+            by_lab.setdefault(owner[0], []).append(name)
+    out = []
+    for lab, names in sorted(by_lab.items()):
+        status = LabStatus(lab, "?", False, False, 0.0, None, {})
+        status.nodes = [NodeStatus(n[len(lab) + 1 :], n, True, True) for n in sorted(names)]
+        status.problems.append(
+            f"{len(names)} namespace(s) of lab {lab} remain but its state is gone (deleted by hand,"
+            f" or a build killed early); 'nslab down {lab}' or 'nslab cleanup --prefix {lab}' removes them"
+        )
+        out.append(status)
+    return out
+
+
 def all_labs() -> list[LabStatus]:
-    return [lab_status(lab) for lab in state.labs()]
+    known = state.labs()
+    return [lab_status(lab) for lab in known] + orphans(known)

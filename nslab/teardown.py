@@ -84,8 +84,17 @@ def down(lab: str) -> TeardownReport:
             report.skipped.append(name)
             continue
         ours.append(name)
+    # A journal that lost lines (emptied or corrupted by hand) must not strand namespaces:
+    # also take every namespace that carries this lab's marker, whatever build made it.
+    unlisted = [n for n in netns.list_names() if n.startswith(f"{lab}-") and n not in names]
+    for name, alias in read_markers(unlisted).items():
+        owner = parse_marker(alias or "")
+        if owner is not None and owner[0] == lab and name == f"{lab}-{owner[1]}":
+            ours.append(name)
+            report.found = True
     _remove_namespaces(report, ours, [(p["pid"], p["start"]) for p in entries.procs if "start" in p])
-    for path in entries.etc:
+    etc_dirs = list(dict.fromkeys([*entries.etc, *(state.etc_dir(n) for n in ours)]))
+    for path in etc_dirs:
         _remove_etc(report, path, lab)
     state.remove_lab_dir(lab)
     return report

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tools that only CI needs on top of scripts/install.sh, so that tests which would otherwise
 # skip run for real there:
+#   strace   exact-syscall kill points of the crash-safety suite (tests/reliability)
 #   ruby     `ruby -c vagrant/Vagrantfile`, and evaluating the Vagrantfile to list what the
 #            VM is given (tests/container/test_vagrant.py)
 #   vagrant  `vagrant validate` of the same file, where the distribution still packages it
@@ -9,7 +10,7 @@
 # minutes; it runs on machines where podman is installed and skips elsewhere.
 # Usage (as root): bash scripts/install-ci-extras.sh
 set -euo pipefail
-REQUIRED=(ruby)
+REQUIRED=(ruby strace)
 OPTIONAL=(vagrant)
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-ci-extras.sh: run as root (sudo)" >&2

@@ -40,10 +40,12 @@ def restore(ns: str, text: str, timeout: float = 20.0) -> tuple[int, str, int | 
     return done.returncode, done.stderr.strip(), failed
 
 
-def save(ns: str, table: str = "filter") -> str:
+def save(ns: str, table: str | None = None) -> str:
+    """iptables-save output inside the namespace (every table when table is None)."""
     exe = shutil.which("iptables-save") or "iptables-save"
+    argv = [exe] if table is None else [exe, "-t", table]
 
     def run() -> str:
-        return subprocess.run([exe, "-t", table], capture_output=True, text=True, check=False).stdout
+        return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
 
     return netns.run_in(ns, run)
