@@ -175,6 +175,7 @@ class Check(Located):
 class SolutionStep(Located):
     node: str
     run: str
+    when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +210,9 @@ class Scenario(Located):
 
     def active_checks(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if matches(c.when, self.chosen))
+
+    def active_solution(self) -> tuple[SolutionStep, ...]:
+        return tuple(s for s in self.solution if matches(s.when, self.chosen))
 
 
 def matches(when: Mapping[str, tuple[Any, ...]], chosen: Mapping[str, Any]) -> bool:

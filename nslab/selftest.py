@@ -134,7 +134,7 @@ def _fix(broken: Phase, fixed: Phase, lab_name: str, built: _Lab) -> None:
 
     if not built.scenario.active_faults():
         broken.problems.append("no fault is active for these parameters: nothing is broken")
-    if not built.scenario.solution:
+    if not built.scenario.active_solution():
         fixed.problems.append("the scenario has no solution: steps")
         return
     started = time.perf_counter()

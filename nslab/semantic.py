@@ -869,9 +869,10 @@ def _check_unused_params(report: Report, used: set[str]) -> None:
 
 def _check_conditions(report: Report) -> None:
     scenario = report.scenario
-    groups: list[tuple[str, Iterable[m.Fault | m.Check]]] = [
+    groups: list[tuple[str, Iterable[m.Fault | m.Check | m.SolutionStep]]] = [
         ("faults", scenario.faults),
         ("checks", scenario.checks),
+        ("solution", scenario.solution),
     ]
     for section, objs in groups:
         for i, obj in enumerate(objs):
@@ -880,7 +881,7 @@ def _check_conditions(report: Report) -> None:
 
 
 def _check_condition(
-    report: Report, obj: m.Fault | m.Check, path: str, name: str, values: tuple[Any, ...]
+    report: Report, obj: m.Fault | m.Check | m.SolutionStep, path: str, name: str, values: tuple[Any, ...]
 ) -> None:
     loc = obj.at(f"when.{name}")
     if name not in report.scenario.params:

@@ -322,6 +322,7 @@ SOLUTION_STEP = Struct(
     {
         "node": Field(NAME, required=True, doc="Node the command runs in."),
         "run": Field(Str(), required=True, doc="Shell command run inside the node."),
+        "when": Field(WHEN, default={}, doc="Only for these parameter values (the fault they fix)."),
     },
     _build(m.SolutionStep),
     doc="One step of the reference fix.",

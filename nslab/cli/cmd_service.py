@@ -22,6 +22,7 @@ def service_command() -> None:
       sudo nslab service start web
       sudo nslab service restart resolver --lab alice
       sudo nslab service logs web -n 20
+      sudo nslab service config web      # its settings file: edit, then restart
     """
 
 
@@ -106,6 +107,39 @@ def restart_command(lab: str | None, name: str) -> None:
     need_root("nslab service restart")
     row = control.restart(resolve_lab(lab), name)
     click.echo(f"restarted {row.name} on {row.node} (pid {row.pid}){_listening(row.listens)}")
+
+
+@service_command.command("config")
+@LAB_OPTION
+@click.argument("name")
+@click.option("--path", "path_only", is_flag=True, help="Print only the file's path (for scripts).")
+def config_command(lab: str | None, name: str, path_only: bool) -> None:
+    """Show a service's settings file. Edit it, then 'nslab service restart NAME'.
+
+    The file holds the service's settings as the scenario format writes them (port,
+    bind address, DNS zones and records...). Restarting validates it and reports any
+    mistake with file:line:col.
+
+    \b
+    Example:
+      sudo nslab service config web
+      sudo nano "$(sudo nslab service config web --path)" && sudo nslab service restart web
+    """
+    from nslab import state
+    from nslab.errors import UsageError
+    from nslab.services import control, editable
+
+    lab_name = resolve_lab(lab)
+    control.find(control.scenario_of(lab_name), name)
+    path = editable.path_of(state.lab_dir(lab_name), name)
+    if not os.path.exists(path):
+        raise UsageError(f"service {name} has no settings file yet", "it is written when the lab is built")
+    if path_only:
+        click.echo(path)
+        return
+    click.echo(f"# {path}")
+    with open(path) as handle:
+        click.echo(handle.read(), nl=False)
 
 
 @service_command.command("logs")

@@ -28,7 +28,7 @@ def solution_command(lab: str | None, apply_it: bool) -> None:
         need_root("nslab solution --apply")
     lab_name = resolve_lab(lab)
     meta, scenario = running_scenario(lab_name)
-    if not scenario.solution:
+    if not scenario.active_solution():
         click.echo(f"{scenario.name} has no reference solution")
         if apply_it:
             raise SystemExit(1)

@@ -40,8 +40,10 @@ def need_root(what: str) -> None:
 
 
 def resolve_lab(lab: str | None) -> str:
-    """The named lab, or the only lab that is up."""
+    """The named lab, else $NSLAB_LAB (set inside `nslab shell` and solution steps), else the
+    only lab that is up."""
     running = state.labs()
+    lab = lab or os.environ.get("NSLAB_LAB") or None
     if lab:
         if lab not in running:
             hint = (

@@ -6,6 +6,7 @@ Steps run through `ip netns exec`, exactly like `nslab exec`, so they see the no
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ class StepResult:
 
 
 def describe(scenario: m.Scenario) -> list[str]:
-    return [f"[{step.node}] {step.run}" for step in scenario.solution]
+    return [f"[{step.node}] {step.run}" for step in scenario.active_solution()]
 
 
 def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:
@@ -39,8 +40,10 @@ def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:
     if ip is None:
         raise EnvironmentProblem("the 'ip' command is missing", "apt-get install iproute2")
     done: list[StepResult] = []
-    for number, step in enumerate(scenario.solution, start=1):
+    for number, step in enumerate(scenario.active_solution(), start=1):
         argv = [ip, "netns", "exec", netns_name(lab, step.node), "sh", "-c", step.run]
+        # Steps may call nslab itself (e.g. 'nslab service restart web'): say which lab.
+        env = {**os.environ, "NSLAB_LAB": lab, "NSLAB_NODE": step.node}
         try:
             proc = subprocess.run(
                 argv,
@@ -49,6 +52,7 @@ def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:
                 timeout=STEP_TIMEOUT,
                 check=False,
                 stdin=subprocess.DEVNULL,
+                env=env,
             )
         except subprocess.TimeoutExpired:
             raise SolutionFailed(

@@ -48,7 +48,7 @@ class ServiceState:
         }
 
 
-def _scenario(lab: str) -> m.Scenario:
+def scenario_of(lab: str) -> m.Scenario:
     from nslab.lab import load_running
 
     return load_running(lab)[1]
@@ -89,8 +89,15 @@ def _describe(lab: str, service: m.Service) -> ServiceState:
     )
 
 
+def _effective(lab: str, scenario: m.Scenario, service: m.Service) -> m.Service:
+    from nslab.services import editable
+
+    return editable.effective(state.lab_dir(lab), scenario, service)
+
+
 def listing(lab: str) -> list[ServiceState]:
-    return [_describe(lab, s) for s in _scenario(lab).services]
+    scenario = scenario_of(lab)
+    return [_describe(lab, _effective(lab, scenario, s)) for s in scenario.services]
 
 
 def find(scenario: m.Scenario, name: str) -> m.Service:
@@ -120,8 +127,8 @@ def _locked(lab: str, name: str) -> Iterator[None]:
 
 
 def start(lab: str, name: str) -> ServiceState:
-    scenario = _scenario(lab)
-    service = find(scenario, name)
+    scenario = scenario_of(lab)
+    service = _effective(lab, scenario, find(scenario, name))  # the learner's edits count
     with _locked(lab, name):
         entry = _latest(lab, name)
         if entry is not None and _alive(entry):
@@ -174,7 +181,7 @@ def session_members(sid: int) -> list[tuple[int, int]]:
 def stop(lab: str, name: str) -> ServiceState:
     """Stop the service's newest process and everything it started. Stopping a service that
     is not running is not an error: the result says nothing was stopped."""
-    scenario = _scenario(lab)
+    scenario = scenario_of(lab)
     service = find(scenario, name)
     with _locked(lab, name):
         entry = _latest(lab, name)
@@ -200,7 +207,7 @@ def restart(lab: str, name: str) -> ServiceState:
 
 
 def log_tail(lab: str, name: str, lines: int) -> str:
-    find(_scenario(lab), name)
+    find(scenario_of(lab), name)
     path = supervisor.log_path(state.lab_dir(lab), name)
     try:
         with open(path, errors="replace") as handle:

@@ -227,6 +227,10 @@ def start_services(
 ) -> None:
     """Start every autostart service of the scenario in parallel and wait for all of them."""
     prepare_tls(lab, scenario, {p.name: p.netns for p in bplan.nodes}, journal, directory)
+    from nslab.services import editable
+
+    for service in scenario.services:  # also the stopped ones: a learner may fix, then start them
+        editable.write_initial(lab, directory, service)
     started: list[Started] = []
     try:
         for service in (s for s in scenario.services if s.autostart):

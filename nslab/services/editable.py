@@ -1,0 +1,91 @@
+"""Each service's settings as a file the learner can edit, then `nslab service restart`.
+
+A fault such as a listener bound to 127.0.0.1 or a wrong DNS record lives in the service's
+settings, as it would in a real server's config file. At build time each service gets
+/run/nslab/<lab>/services/<name>.yaml holding its kind's fields; (re)starting a service
+reads that file back, validated like the scenario (file:line:col, did-you-mean), so the
+learner fixes the cause where a real admin would. Grading never reads it: checks probe the
+running server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from nslab import model as m
+from nslab.errors import ScenarioError
+
+HEADER = """\
+# Settings of service {name} ({kind}) on node {node}, lab {lab}.
+# Edit them, then apply with:  sudo nslab service restart {name}
+# The fields are those of a '{kind}' service in the scenario format (docs/services.md).
+"""
+
+
+def path_of(directory: str, name: str) -> str:
+    return os.path.join(directory, "services", f"{name}.yaml")
+
+
+def write_initial(lab: str, directory: str, service: m.Service) -> str:
+    """Write the settings file once; a learner's edits survive restarts and `nslab check`."""
+    import yaml
+
+    from nslab.services.supervisor import _jsonable
+
+    path = path_of(directory, service.name)
+    if os.path.exists(path):
+        return path
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    params = {k: v for k, v in _jsonable(dict(service.params)).items() if v is not None}
+    text = HEADER.format(name=service.name, kind=service.kind, node=service.node, lab=lab)
+    text += yaml.safe_dump(params, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def effective(directory: str, scenario: m.Scenario, service: m.Service) -> m.Service:
+    """The service as its settings file now says (the scenario's version if there is none)."""
+    path = path_of(directory, service.name)
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return service
+    return _parse(text, path, scenario, service)
+
+
+def _parse(text: str, path: str, scenario: m.Scenario, service: m.Service) -> m.Service:
+    from nslab.schema import INVALID, Ctx, Struct, TooLarge
+    from nslab.semantic import Report
+    from nslab.services.kinds import SERVICES
+    from nslab.yamlsrc import YMap, parse_text
+
+    spec = SERVICES.get(service.kind)
+    root, problems = parse_text(text, path)
+    if root is None:
+        raise ScenarioError(problems)
+    if not isinstance(root, YMap):
+        from nslab.errors import Diagnostic
+
+        raise ScenarioError([Diagnostic(root.loc, f"the settings of a {service.kind} service are a mapping")])
+    ctx = Ctx()
+    shape = Struct(f"{service.kind} service settings", dict(spec.fields), lambda values, loc, locs: values)
+    try:
+        params: Any = shape.check(root, ctx, "")
+    except TooLarge:
+        params = INVALID
+    if ctx.diagnostics or params is INVALID:
+        raise ScenarioError(ctx.diagnostics)
+    edited = dataclasses.replace(service, params=params)
+    if spec.semantic is not None:
+        services = tuple(edited if s.name == service.name else s for s in scenario.services)
+        report = Report(dataclasses.replace(scenario, services=services))
+        spec.semantic(report.scenario, edited, report)
+        if report.diagnostics:
+            raise ScenarioError(report.diagnostics)
+    return edited
