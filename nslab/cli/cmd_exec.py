@@ -43,9 +43,11 @@ def exec_command(lab: str | None, node: str, command: tuple[str, ...]) -> None:
       sudo nslab exec client -- ping -c1 10.0.2.10
     """
     need_root("nslab exec")
-    ns = _netns_for(resolve_lab(lab), node)
+    lab_name = resolve_lab(lab)
+    ns = _netns_for(lab_name, node)
     args = list(command[1:] if command and command[0] == "--" else command)
-    os.execvp("ip", ["ip", "netns", "exec", ns, *args])
+    env = dict(os.environ, NSLAB_LAB=lab_name, NSLAB_NODE=node)  # nslab inside knows its lab
+    os.execvpe("ip", ["ip", "netns", "exec", ns, *args], env)
 
 
 @click.command("shell")
