@@ -219,9 +219,16 @@ class Builder:
         home = netns.current_fd()
         try:
             journal.record_many("netns", [{"name": p.netns, "node": p.name} for p in bplan.nodes])
-            for node_plan in bplan.nodes:
-                self._check_cancel()
-                self._create_namespace(node_plan)
+            named: list[list[object]] = []
+            try:
+                for node_plan in bplan.nodes:
+                    self._check_cancel()
+                    self._create_namespace(node_plan)
+                    named.append([node_plan.netns, netns.inode_of(node_plan.netns)])
+            finally:
+                # Teardown recognises these by inode, without entering each namespace to
+                # read its marker (one write for the whole lab, not one per namespace).
+                journal.record("named", namespaces=named)
             for node_plan in bplan.nodes:
                 self._check_cancel()
                 self._configure(node_plan, home)

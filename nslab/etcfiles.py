@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import TYPE_CHECKING
 
-from nslab import model as m
 from nslab import state
 from nslab.errors import LabStateError
-from nslab.journal import Journal
+
+if TYPE_CHECKING:
+    # Types only: teardown imports this module, and `nslab down` must not pay for the model.
+    from nslab import model as m
+    from nslab.journal import Journal
 
 HEADER = "# written by nslab for lab {lab}, node {node}; removed by 'nslab down'\n"
 

@@ -40,6 +40,7 @@ class Entries:
     etc: list[str] = field(default_factory=list)
     procs: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
+    inodes: dict[str, int] = field(default_factory=dict)
     header: dict[str, Any] = field(default_factory=dict)
     done: bool = False
     corrupt_lines: int = 0
@@ -66,6 +67,10 @@ def read(directory: str) -> Entries:
             entries.etc.append(item["path"])
         elif op == "proc" and isinstance(item.get("pid"), int):
             entries.procs.append(item)
+        elif op == "named" and isinstance(item.get("namespaces"), list):
+            for pair in item["namespaces"]:
+                if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], int):
+                    entries.inodes[str(pair[0])] = pair[1]
         elif op == "rules" and isinstance(item.get("netns"), str):
             entries.rules.append(item)
         elif op == "lab":

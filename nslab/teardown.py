@@ -75,9 +75,17 @@ def down(lab: str) -> TeardownReport:
         names.remove(name)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(netns.path_of(name))
-    markers = read_markers(names)
     ours = []
+    unproven = []
     for name in names:
+        # The journal saw this very namespace named (same inode: nsfs inodes are unique
+        # among live namespaces): ours without entering it to read the marker.
+        if entries.inodes.get(name) is not None and _inode(name) == entries.inodes[name]:
+            ours.append(name)
+        else:
+            unproven.append(name)
+    markers = read_markers(unproven)
+    for name in unproven:
         owner = parse_marker(markers.get(name) or "")
         if owner is None or owner[0] != lab or (build and owner[2] != build):
             # Recorded, but not made by this build (the name was taken): never touch it.
@@ -98,6 +106,13 @@ def down(lab: str) -> TeardownReport:
         _remove_etc(report, path, lab)
     state.remove_lab_dir(lab)
     return report
+
+
+def _inode(name: str) -> int | None:
+    try:
+        return netns.inode_of(name)
+    except OSError:
+        return None
 
 
 def _remove_namespaces(report: TeardownReport, names: list[str], journaled: list[tuple[int, int]]) -> None:

@@ -101,3 +101,13 @@ def test_five_hundred_hosts_build_at_ulimit_1024(tmp_path: Path, prefix: str) ->
         down = subprocess.run([sys.executable, "-c", code, "down", prefix], capture_output=True, text=True)
     assert down.returncode == 0, down.stderr
     assert "removed 501 namespaces" in down.stdout
+
+
+def test_down_recognises_its_namespaces_even_if_the_marker_was_changed(prefix: str) -> None:
+    """Teardown knows each namespace by the inode the journal saw it named with, so a learner
+    overwriting lo's alias does not strand the node; a foreign namespace of the same name
+    (different inode, no marker) would still be left alone (test_engine.py)."""
+    lab.up("two-hosts", prefix=prefix, healthy=True)
+    subprocess.run(["ip", "-n", f"{prefix}-h1", "link", "set", "lo", "alias", "mine now"], check=True)
+    report = lab.down_one(prefix)
+    assert report.namespaces == 3 and not report.skipped and not report.problems
