@@ -50,11 +50,19 @@ def test_status_shows_a_killed_service_dead_and_a_restart_alive(prefix: str) -> 
 
 def test_down_stops_every_service_and_what_it_started(prefix: str) -> None:
     lab.up(PAIR, prefix=prefix)
-    inode = netns.inode_of(f"{prefix}-h2")
-    in_lab = [(pid, procs.start_time(pid)) for pid in procs.in_namespaces({inode})]
-    commands = sorted(procs.command(pid) for pid, _ in in_lab)
-    assert commands == ["children", "sh", "sleep", "sleep", "web"], commands
-    report = lab.down_one(prefix)
+    try:
+        inode = netns.inode_of(f"{prefix}-h2")
+        # The exec service is ready once spawned; its shell starts the sleeps a moment later.
+        deadline = time.monotonic() + 5
+        while True:
+            in_lab = [(pid, procs.start_time(pid)) for pid in procs.in_namespaces({inode})]
+            commands = sorted(procs.command(pid) for pid, _ in in_lab)
+            if commands == ["children", "sh", "sleep", "sleep", "web"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert commands == ["children", "sh", "sleep", "sleep", "web"], commands
+    finally:
+        report = lab.down_one(prefix)
     assert sorted(p.command for p in report.processes) == ["children", "web"]
     assert report.strays == [] and not report.problems  # the children went with their service
     assert not [pid for pid, start in in_lab if start is not None and running(pid, start)]
