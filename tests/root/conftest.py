@@ -32,15 +32,18 @@ def _remove_leftovers(leaks: dict[str, list[object]]) -> None:
     (or the machine): labs by their journal or marker, placeholders left by a kill."""
     from nslab import teardown
     from nslab.kernel import netns
+    from nslab.naming import parse_marker
 
     for lab in leaks.get("state", []):
         teardown.down(str(lab))
-    for name in map(str, leaks.get("netns", [])):
-        if netns.is_placeholder(name):
+    names = [str(n) for n in leaks.get("netns", []) if netns.exists(str(n))]
+    for name, alias in teardown.read_markers(names).items():
+        owner = parse_marker(alias or "")
+        if owner is not None:
+            teardown.down(owner[0])
+        elif netns.is_placeholder(name):
             with contextlib.suppress(OSError):
                 os.unlink(netns.path_of(name))
-        else:
-            teardown.sweep(only=name.rsplit("-", 1)[0])
 
 
 @pytest.fixture
