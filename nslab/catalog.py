@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,5 +76,6 @@ def entries() -> list[Entry]:
 
 
 def _section_key(section: str) -> tuple[int, str]:
-    head = section.split(".")[0]
-    return (int(head), section) if head.isdigit() else (999, section)
+    """Course order by the first section a lab serves ("8, 11" sorts with section 8)."""
+    match = re.match(r"\s*(\d+)", section)
+    return (int(match.group(1)), section) if match else (999, section)

@@ -24,12 +24,13 @@ def show_command(scenario: str) -> None:
         click.echo(md.briefing.rstrip() + "\n")
     click.echo("Topology:")
     click.echo("\n".join("  " + line for line in topology.ascii_drawing(loaded).splitlines()))
-    goals = [c for c in loaded.checks if c.role == "goal"]
+    # Objectives of the default variant only (a seed may switch checks with when:).
+    goals = [c for c in loaded.active_checks() if c.role == "goal"]
     if goals:
         click.echo("\nObjectives:")
         for chk in goals:
             click.echo(f"  - {chk.description or chk.name}")
-    guards = [c for c in loaded.checks if c.role == "guard"]
+    guards = [c for c in loaded.active_checks() if c.role == "guard"]
     if guards:
         click.echo("\nMust keep working (or keep being blocked):")
         for chk in guards:

@@ -80,7 +80,7 @@ def verdict_line(report: Report) -> str:
 
 
 def report_text(report: Report, width: int = 100) -> str:
-    name_width = min(28, max((len(r.name) for r in report.results), default=5))
+    name_width = min(40, max((len(r.name) for r in report.results), default=5))
     lines = []
     for r in report.results:
         mark = "pass" if r.passed else "FAIL"

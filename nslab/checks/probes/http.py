@@ -165,6 +165,9 @@ def _response(
             evidence,
         )
     rate = received / seconds / 1e6 if seconds > 0 else 0.0
-    return Observation(
-        "response", f"status {status}, {received} bytes in {seconds:.2f} s ({rate:.1f} MB/s)", evidence
-    )
+    detail = f"status {status}, {received} bytes in {seconds:.2f} s ({rate:.1f} MB/s)"
+    if params.get("contains") and not evidence["contains"]["found"]:
+        # Say what came back instead: "the wrong server answered" is the usual story.
+        first = next((line.strip() for line in evidence["body_start"].splitlines() if line.strip()), "")
+        detail += f", body starts {first[:60]!r}" if first else ", empty body"
+    return Observation("response", detail, evidence)

@@ -16,6 +16,8 @@ from nslab.checks.observation import Observation, error
 from nslab.checks.probes import kstate, rules, sockets
 from nslab.kernel import netns, rtnl, sysctl
 
+IFF_LOWER_UP = 0x10000  # the link has carrier (its peer is up)
+
 
 def _names(sock: rtnl.Rtnl) -> dict[int, str]:
     return {link.index: link.name for link in sock.links()}
@@ -74,7 +76,7 @@ def link(ctx: ProbeContext, check: m.Check) -> Observation:
     item = found.get(name)
     if item is None:
         return Observation("missing", f"{ctx.node} has no interface {name}", {"interfaces": sorted(found)})
-    carrier = item.operstate not in (2, 5, 7)  # IF_OPER_DOWN, LOWERLAYERDOWN, ...
+    carrier = bool(item.flags & IFF_LOWER_UP)  # operstate lags about a second behind a fix
     evidence = {"up": item.up, "mtu": item.mtu, "carrier": carrier, "operstate": item.operstate}
     if not item.up:
         state = "administratively down"
