@@ -8,6 +8,7 @@ per table, tags each rule with an ownership comment and maps iptables-restore's
 from __future__ import annotations
 
 import ipaddress
+import re
 import shlex
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -431,6 +432,22 @@ class RestoreInput:
     origin: dict[int, tuple[str, int]]
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./!^-]+")
+
+
+def restore_join(tokens: list[str]) -> str:
+    """Join tokens the way iptables-restore reads them back: bare words, double quotes only
+    where a token needs them. (shlex.join would write '!' as a quoted string, which
+    iptables-restore takes literally: "Bad argument '!'".)"""
+    out = []
+    for token in tokens:
+        if _PLAIN.fullmatch(token):
+            out.append(token)
+        else:
+            out.append('"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return " ".join(out)
+
+
 def render_restore(tables: dict[str, str], lab: str) -> RestoreInput:
     """Build iptables-restore input (used with --noflush) for one node."""
     out: list[str] = []
@@ -450,7 +467,7 @@ def render_restore(tables: dict[str, str], lab: str) -> RestoreInput:
                 # The comment goes right after the chain (and -I position) so target options stay last.
                 at = 3 if tokens[0] in ("-I", "--insert") and len(tokens) > 2 and tokens[2].isdigit() else 2
                 tokens = [_ADD[tokens[0]], *tokens[1:at], "-m", "comment", "--comment", tag, *tokens[at:]]
-                rules.append((offset, shlex.join(tokens)))
+                rules.append((offset, restore_join(tokens)))
         for offset, line in headers + rules:
             out.append(line)
             origin[len(out)] = (table, offset)

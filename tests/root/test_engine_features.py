@@ -111,3 +111,31 @@ def test_down_recognises_its_namespaces_even_if_the_marker_was_changed(prefix: s
     subprocess.run(["ip", "-n", f"{prefix}-h1", "link", "set", "lo", "alias", "mine now"], check=True)
     report = lab.down_one(prefix)
     assert report.namespaces == 3 and not report.skipped and not report.problems
+
+
+def test_firewall_rules_with_negation_and_quoted_words_load(prefix: str, tmp_path: Path) -> None:
+    """'!' must reach iptables-restore bare and multi-word values quoted (a shlex.join bug
+    once turned '! -o docker0' into a literal "'!'" that iptables-restore rejected)."""
+    path = tmp_path / "fw.yaml"
+    path.write_text(
+        "metadata: {name: fw, title: t}\n"
+        "nodes:\n"
+        "  a:\n"
+        "    interfaces: {eth0: {addresses: [10.7.0.1/24]}}\n"
+        "    firewall:\n"
+        "      filter: |\n"
+        "        -A FORWARD -i eth0 ! -o eth0 -j ACCEPT\n"
+        '        -A INPUT ! -s 10.7.0.0/24 -p tcp --dport 22 -j LOG --log-prefix "ssh from outside: "\n'
+        '        -A INPUT -p tcp --dport 23 -m comment --comment "no telnet here" -j REJECT\n'
+        "  b:\n"
+        "    interfaces: {eth0: {addresses: [10.7.0.2/24]}}\n"
+        "links: [[a:eth0, b:eth0]]\n"
+    )
+    lab.up(str(path), prefix=prefix)
+    try:
+        rules = ns_run(f"{prefix}-a", "iptables", "-S").stdout
+        assert "-A FORWARD -i eth0 ! -o eth0 " in rules
+        assert "! -s 10.7.0.0/24" in rules and '--log-prefix "ssh from outside: "' in rules
+        assert '--comment "no telnet here"' in rules
+    finally:
+        lab.down_one(prefix)

@@ -29,3 +29,14 @@ def test_router_gets_forwarding(scenario_dir: object) -> None:
     bplan = plan.make(scenario, "lab", "b1")
     assert bplan.node("r1").sysctls == {"net.ipv4.icmp_ratelimit": "0", "net.ipv4.ip_forward": "1"}
     assert bplan.node("client").sysctls == {"net.ipv4.icmp_ratelimit": "0"}
+
+
+def test_restore_join_keeps_negation_bare_and_quotes_spaces() -> None:
+    from nslab.firewall import restore_join
+
+    assert (
+        restore_join(["-A", "FORWARD", "!", "-o", "docker0", "-j", "ACCEPT"])
+        == "-A FORWARD ! -o docker0 -j ACCEPT"
+    )
+    assert restore_join(["--log-prefix", "a b: "]) == '--log-prefix "a b: "'
+    assert restore_join(["--comment", 'say "hi"']) == '--comment "say \\"hi\\""'
