@@ -33,8 +33,10 @@ def hosts_text(lab: str, node: m.Node) -> str:
 
 
 def resolv_text(lab: str, node: m.Node) -> str:
-    assert node.resolv is not None
     lines = [HEADER.format(lab=lab, node=node.name)]
+    if node.resolv is None:
+        lines.append("# this node has no resolver in the lab's scenario\n")
+        return "".join(lines)
     lines += [f"nameserver {ns}\n" for ns in node.resolv.nameservers]
     if node.resolv.search:
         lines.append("search " + " ".join(node.resolv.search) + "\n")
@@ -44,12 +46,12 @@ def resolv_text(lab: str, node: m.Node) -> str:
 
 
 def files_for(lab: str, node: m.Node) -> dict[str, str]:
-    files: dict[str, str] = {}
-    if node.hosts:
-        files["hosts"] = hosts_text(lab, node)
-    if node.resolv is not None:
-        files["resolv.conf"] = resolv_text(lab, node)
-    return files
+    """Every host and router gets its own hosts and resolv.conf: without them `ip netns exec`
+    shows the machine's own files, and a learner editing /etc/hosts inside a node would be
+    editing the host's. Switches have no shell life worth protecting."""
+    if node.kind == "switch":
+        return {}
+    return {"hosts": hosts_text(lab, node), "resolv.conf": resolv_text(lab, node)}
 
 
 OWNER_FILE = ".nslab-owner"

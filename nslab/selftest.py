@@ -76,7 +76,8 @@ def leftovers(built: _Lab) -> list[str]:
     if os.path.exists(state.lab_dir(built.name)):
         found.append(f"directory {state.lab_dir(built.name)}")
     for pid, started in built.procs:
-        if procs.is_same(pid, started):
+        # A zombie is gone in every way that matters: its parent (often pid 1) reaps it later.
+        if procs.is_running(pid, started):
             found.append(f"process {pid} ({procs.command(pid)})")
     return found
 

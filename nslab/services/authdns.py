@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dns.exception
+import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -27,9 +28,10 @@ TCP_IDLE = 10.0
 def _log(name: str, peer: str, proto: str, query: dns.message.Message, response: dns.message.Message) -> None:
     question = query.question[0] if query.question else None
     asked = f"{question.name} {dns.rdatatype.to_text(question.rdtype)}" if question is not None else "?"
-    kind = "referral" if response.authority and not response.answer and response.rcode() == 0 else ""
-    if not kind:
-        kind = dns.rcode.to_text(response.rcode())
+    kind = dns.rcode.to_text(response.rcode())
+    if response.rcode() == 0 and not response.answer and response.authority:
+        # Authoritative and empty is "no data" (an SOA in authority); otherwise a referral.
+        kind = "NODATA" if response.flags & dns.flags.AA else "referral"
     say(f"{name}: {peer} {proto} {asked} -> {kind} ({len(response.answer)} answers)")
 
 

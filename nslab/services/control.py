@@ -17,7 +17,7 @@ from typing import Any
 
 from nslab import journal, state
 from nslab import model as m
-from nslab.errors import KernelError, LabStateError, UsageError
+from nslab.errors import KernelError, LabStateError, ScenarioError, UsageError
 from nslab.journal import Journal
 from nslab.kernel import procs
 from nslab.services import refs, supervisor
@@ -96,8 +96,16 @@ def _effective(lab: str, scenario: m.Scenario, service: m.Service) -> m.Service:
 
 
 def listing(lab: str) -> list[ServiceState]:
+    """Every service as its settings file says; the scenario's version where that file is
+    broken (start and restart report the mistake)."""
     scenario = scenario_of(lab)
-    return [_describe(lab, _effective(lab, scenario, s)) for s in scenario.services]
+    out = []
+    for declared in scenario.services:
+        service = declared
+        with contextlib.suppress(ScenarioError):
+            service = _effective(lab, scenario, declared)
+        out.append(_describe(lab, service))
+    return out
 
 
 def find(scenario: m.Scenario, name: str) -> m.Service:
@@ -200,6 +208,8 @@ def stop(lab: str, name: str) -> ServiceState:
 
 
 def restart(lab: str, name: str) -> ServiceState:
+    scenario = scenario_of(lab)
+    _effective(lab, scenario, find(scenario, name))  # a typo in the settings must not leave it down
     stopped = stop(lab, name).stopped
     result = start(lab, name)
     result.stopped = stopped
