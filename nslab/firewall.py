@@ -302,6 +302,14 @@ def _lint_options(line: _Line, chain: str, problems: list[Problem]) -> None:
         if option in tokens and protocol not in protocols:
             want = " or ".join(f"-p {p}" for p in protocols[:2])
             problems.append(line.problem(tokens.index(option), f"{option} needs {want} earlier in the rule"))
+    for option in ("--to-destination", "--to-source", "--to-ports", "--to"):
+        at = line.option(option)
+        # A port in a NAT target (IP:PORT, or any --to-ports) only means something for a
+        # protocol with ports; iptables-restore refuses it otherwise, after validation passed.
+        if at is not None and protocol not in _PORT_PROTOCOLS:
+            value = line.tokens[at]
+            if option == "--to-ports" or value.rsplit("]", 1)[-1].count(":") == 1:
+                problems.append(line.problem(at - 1, f"{option} with a port needs -p tcp or -p udp earlier in the rule"))
     for option in ("-s", "--source", "-d", "--destination"):
         at = line.option(option)
         if at is not None:
