@@ -309,7 +309,9 @@ def _lint_options(line: _Line, chain: str, problems: list[Problem]) -> None:
         if at is not None and protocol not in _PORT_PROTOCOLS:
             value = line.tokens[at]
             if option == "--to-ports" or value.rsplit("]", 1)[-1].count(":") == 1:
-                problems.append(line.problem(at - 1, f"{option} with a port needs -p tcp or -p udp earlier in the rule"))
+                problems.append(
+                    line.problem(at - 1, f"{option} with a port needs -p tcp or -p udp earlier in the rule")
+                )
     for option in ("-s", "--source", "-d", "--destination"):
         at = line.option(option)
         if at is not None:
