@@ -210,3 +210,83 @@ CHECKS.add(
         impl=PROBES["listening"],
     )
 )
+
+# ss's state names, as `ss state NAME` takes them (nslab.checks.probes.sockstate.STATES).
+TCP_STATES = Enum(
+    "established",
+    "syn-sent",
+    "syn-recv",
+    "fin-wait-1",
+    "fin-wait-2",
+    "time-wait",
+    "close-wait",
+    "last-ack",
+    "listening",
+    "closing",
+)
+
+
+def _sockets_meaning(scenario: Scenario, check: Any, report: Report) -> None:
+    """A sockets check must name a port and a bound, and its test clients need a local target."""
+    p = check.params
+    if p.get("port") is None and p.get("peer_port") is None:
+        report.error(
+            check.loc, f"sockets check {check.name!r} names no port", "give port: (local) or peer_port:"
+        )
+    if p.get("min") is None and p.get("max") is None:
+        report.error(
+            check.loc, f"sockets check {check.name!r} sets no bound", "give max: N (at most), min: N, or both"
+        )
+    elif p.get("min") is not None and p.get("max") is not None and int(p["min"]) > int(p["max"]):
+        report.error(check.at("min"), f"min {p['min']} is above max {p['max']}: the check could never pass")
+    if not p.get("connect"):
+        for key in ("address", "send"):
+            if p.get(key) is not None:
+                report.error(
+                    check.at(key), f"{key} is used only by test clients", "add connect: N, or drop it"
+                )
+        return
+    if p.get("port") is None:
+        report.error(check.at("connect"), "test clients connect to port:, which is missing", "add port: N")
+    node = scenario.nodes.get(check.node)
+    address = p.get("address")
+    if node is None or address is None:
+        return
+    import ipaddress
+
+    ip = ipaddress.ip_address(str(address))
+    own = {a.ip for _, a in node.addresses()}
+    if not ip.is_loopback and ip not in own:
+        report.error(
+            check.at("address"),
+            f"{address} is not an address of node {node.name!r}: the sockets counted are the node's own",
+            "use 127.0.0.1 or one of " + (", ".join(sorted(str(a) for a in own)) or "its addresses"),
+        )
+
+
+CHECKS.add(
+    KindSpec(
+        "sockets",
+        "How many TCP sockets of the node are in one state on a port (what ss -tn state STATE shows),"
+        " optionally after test clients connected and hung up.",
+        {
+            "port": Field(PORT, doc="Local port of the sockets counted (a server's port)."),
+            "peer_port": Field(PORT, doc="Remote port of the sockets counted (a client's view)."),
+            "state": Field(TCP_STATES, default="close-wait", doc="The TCP state, as ss names it."),
+            "max": Field(Int(0), doc="At most this many sockets."),
+            "min": Field(Int(0), doc="At least this many sockets."),
+            "connect": Field(
+                Int(0, 200),
+                default=0,
+                doc="First open this many connections to port, then hang up on each (clients come and go).",
+            ),
+            "address": Field(
+                IPAddr(),
+                doc="Where the test clients connect: 127.0.0.1 when absent, or another of the node's own.",
+            ),
+            "send": Field(Str(), doc="What each test client sends before it hangs up (e.g. a request line)."),
+        },
+        impl=PROBES["sockets"],
+        semantic=_sockets_meaning,
+    )
+)

@@ -58,6 +58,16 @@ def subject(check: m.Check) -> str:
         return f"iptables {node} {p.get('table') or 'filter'} {p.get('chain')}"
     if kind == "listening":
         return f"listening {node} {p.get('proto') or 'tcp'}/{p.get('port')}"
+    if kind == "sockets":
+        ports = "/".join(
+            text
+            for text in (
+                f"port {p['port']}" if p.get("port") is not None else "",
+                f"peer port {p['peer_port']}" if p.get("peer_port") is not None else "",
+            )
+            if text
+        )
+        return f"sockets {node} tcp {ports} {str(p.get('state') or 'close-wait').upper()}"
     return f"{kind} {node}"
 
 
@@ -161,6 +171,26 @@ def _sysctl(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
     return obs.outcome == "value" and str(obs.evidence.get("value", "")).split() == wanted.split(), wanted
 
 
+def _sockets(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
+    low = int(p["min"]) if p.get("min") is not None else None
+    high = int(p["max"]) if p.get("max") is not None else None
+    state = str(p.get("state") or "close-wait").upper()
+    if low is not None and high is not None:
+        wanted = f"{low} to {high} sockets in {state}" if low != high else f"exactly {low} in {state}"
+    elif high is not None:
+        wanted = f"at most {high} in {state}"
+    else:
+        wanted = f"at least {low} in {state}"
+    count = obs.evidence.get("count")
+    ok = (
+        obs.outcome == "count"
+        and isinstance(count, int)
+        and (low is None or count >= low)
+        and (high is None or count <= high)
+    )
+    return ok, wanted
+
+
 RULES: dict[str, Rule] = {
     "ping": _ping,
     "tcp": _exact("expect", "open"),
@@ -175,6 +205,7 @@ RULES: dict[str, Rule] = {
     "sysctl": _sysctl,
     "iptables": _exact("expect", "present"),
     "listening": _exact("expect", "present"),
+    "sockets": _sockets,
 }
 
 

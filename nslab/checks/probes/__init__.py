@@ -34,6 +34,7 @@ PROBES: dict[str, str] = {
     "sysctl": "nslab.checks.probes.state:sysctl_value",
     "iptables": "nslab.checks.probes.state:iptables",
     "listening": "nslab.checks.probes.state:listening",
+    "sockets": "nslab.checks.probes.sockstate:probe",
 }
 
 
