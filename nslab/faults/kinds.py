@@ -9,6 +9,7 @@ lab is built broken (nslab.faults.apply); the hooks in nslab.faults.validate run
 
 from __future__ import annotations
 
+from nslab.faults import custom, settings
 from nslab.faults import validate as v
 from nslab.kinds import KindSpec, Registry, SemanticHook
 from nslab.schema import Enum, Field, Int, IPAddr, Mac, Str
@@ -262,4 +263,71 @@ _add(
     },
     "names:stale_hosts_entry",
     v.stale_hosts_entry,
+)
+
+# --- web: TLS and HTTP (nslab.faults.web holds the transformations and their hooks) -------
+from nslab.faults import web as _web  # noqa: E402  (light: the hooks import nothing heavy)
+from nslab.schema import ListOf  # noqa: E402
+
+_URL_PATH = Str(r"/\S*", "a URL path starting with /")
+_add(
+    "tls-wrong-name",
+    "An https service's certificate names other hosts than the one clients ask for: the TLS"
+    " handshake fails name verification (the chain itself is fine).",
+    {
+        "service": Field(NAME, required=True, doc="Name of the https service (under services:)."),
+        "names": Field(
+            ListOf(Str(), min_len=1),
+            required=True,
+            doc="The wrong names the certificate holds instead of the service's names (the node's"
+            " own name and addresses stay in it).",
+        ),
+    },
+    "web:tls_wrong_name",
+    _web.check_tls_wrong_name,
+)
+_add(
+    "page-moved",
+    "A web page (or payload) of an http/https service moves to another path: the old path"
+    " answers 404, or, for /, the server's placeholder page with status 200.",
+    {
+        "service": Field(NAME, required=True, doc="Name of the http or https service (under services:)."),
+        "path": Field(_URL_PATH, default="/", doc="The page's path (a key of its pages or sizes)."),
+        "to": Field(_URL_PATH, required=True, doc="Where the page ends up (a path not in use there)."),
+    },
+    "web:page_moved",
+    _web.check_page_moved,
+)
+
+
+# --- the author's own rule ------------------------------------------------------------------
+_add(
+    "firewall-rule",
+    "One iptables rule line of the author's own (-A or -I), for what the named kinds do not cover,"
+    " such as a firewall on the path that drops the server's SYN-ACKs.",
+    {
+        "node": NODE,
+        "table": Field(Enum("filter", "nat", "mangle", "raw"), default="filter", doc="The iptables table."),
+        "rule": Field(
+            Str(r"\s*(-A|--append|-I|--insert)\s+\S.*", "an iptables rule line starting with -A or -I"),
+            required=True,
+            doc="The rule, as in a node's firewall: section (e.g. '-I FORWARD -i eth1 -p tcp"
+            " --tcp-flags SYN,ACK SYN,ACK -j DROP').",
+        ),
+    },
+    "custom:firewall_rule",
+    custom.check_firewall_rule,
+)
+_add(
+    "service-edit",
+    "A text edit in one of a service's string settings: a bug in an exec service's code, a wrong"
+    " word in any text setting. The learner repairs it in the service's settings file.",
+    {
+        "service": SERVICE,
+        "field": Field(Str(), default="command", doc="The text setting to edit (an exec service's command)."),
+        "replace": Field(Str(), required=True, doc="The exact text to replace; it must occur once."),
+        "with": Field(Str(), required=True, doc="What replaces it."),
+    },
+    "settings:service_edit",
+    settings.check_service_edit,
 )

@@ -24,6 +24,24 @@ HEADER = """\
 """
 
 
+def _dumper() -> type:
+    """A safe YAML dumper that writes text of several lines as a `|` block, as a person would
+    (an exec service's script stays readable and editable, not one escaped line). PyYAML
+    cannot keep trailing spaces in a block, so such text stays quoted."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        lines = value.splitlines()
+        block = "\n" in value and all(line == line.rstrip() for line in lines)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if block else None)
+
+    Dumper.add_representer(str, text)
+    return Dumper
+
+
 def path_of(directory: str, name: str) -> str:
     return os.path.join(directory, "services", f"{name}.yaml")
 
@@ -40,7 +58,7 @@ def write_initial(lab: str, directory: str, service: m.Service) -> str:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     params = {k: v for k, v in _jsonable(dict(service.params)).items() if v is not None}
     text = HEADER.format(name=service.name, kind=service.kind, node=service.node, lab=lab)
-    text += yaml.safe_dump(params, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    text += yaml.dump(params, Dumper=_dumper(), sort_keys=False, default_flow_style=False, allow_unicode=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as handle:
         handle.write(text)
