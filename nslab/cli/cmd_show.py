@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import click
 
+# Check kinds that read a node's configuration rather than send traffic.
+STATE_KINDS = frozenset({"route", "address", "link", "sysctl", "iptables", "listening", "sockets"})
+
 
 @click.command("show")
 @click.argument("scenario", metavar="NAME|FILE")
@@ -24,12 +27,19 @@ def show_command(scenario: str) -> None:
         click.echo(md.briefing.rstrip() + "\n")
     click.echo("Topology:")
     click.echo("\n".join("  " + line for line in topology.ascii_drawing(loaded).splitlines()))
-    # Objectives of the default variant only (a seed may switch checks with when:).
+    # Objectives of the default variant only (a seed may switch checks with when:). Goals
+    # that read kernel state ("eth0 is up", "a default route exists") would name the fault,
+    # so only what must work end to end is shown; the rest is counted.
     goals = [c for c in loaded.active_checks() if c.role == "goal"]
+    visible = [c for c in goals if c.kind not in STATE_KINDS]
     if goals:
         click.echo("\nObjectives:")
-        for chk in goals:
+        for chk in visible:
             click.echo(f"  - {chk.description or chk.name}")
+        hidden = len(goals) - len(visible)
+        if hidden:
+            more = f"{hidden} more check{'s' if hidden > 1 else ''}"
+            click.echo(f"  - and {more} of the nodes' state, revealed by 'nslab check'")
     guards = [c for c in loaded.active_checks() if c.role == "guard"]
     if guards:
         click.echo("\nMust keep working (or keep being blocked):")
