@@ -54,36 +54,45 @@ def files_for(lab: str, node: m.Node) -> dict[str, str]:
     return {"hosts": hosts_text(lab, node), "resolv.conf": resolv_text(lab, node)}
 
 
-OWNER_FILE = ".nslab-owner"
-# `ip netns exec` bind-mounts EVERY entry of /etc/netns/<ns>/ over /etc/<entry>, dot files
-# included: the owner file above makes it print "Bind /etc/netns/<ns>/.nslab-owner ->
-# /etc/.nslab-owner failed" on every command. An extended attribute on the directory marks
-# ownership without an entry; the file remains only where xattrs are unsupported.
+def node_dir(lab: str, netns: str) -> str:
+    """Where a node's /etc files really live: on tmpfs, in the lab's state directory."""
+    return os.path.join(state.lab_dir(lab), "etc", netns)
+
+
+def is_ours(link: str, lab: str) -> bool:
+    """/etc/netns/<ns> belongs to this lab when it is a symlink to the lab's node directory."""
+    return os.path.islink(link) and os.readlink(link) == node_dir(lab, os.path.basename(link))
+
+
+def claim(journal: Journal, lab: str, netns: str) -> str:
+    """The node's /etc directory, made if needed: the files go on tmpfs under the lab's state
+    directory and /etc/netns/<ns> is a symlink to them. `ip netns exec` follows it, so the
+    node sees its own hosts and resolv.conf; the disk sees one symlink per node (creating
+    files on ext4 costs ~0.3 ms each), and ownership is plain from the link's target.
+    Journaled before the link exists."""
+    link = state.etc_dir(netns)
+    target = node_dir(lab, netns)
+    if is_ours(link, lab):
+        return target
+    if os.path.lexists(link):
+        raise LabStateError(
+            f"{link} already exists and is not this lab's",
+            "'nslab cleanup' removes what earlier nslab runs left; otherwise pick another --prefix",
+        )
+    os.makedirs(target, exist_ok=True)
+    journal.record("etc", path=link)
+    os.makedirs(state.ETC_NETNS, exist_ok=True)
+    os.symlink(target, link)
+    return target
+
+
+# Labs built before the symlink layout had a real directory, marked with this attribute.
 OWNER_XATTR = "user.nslab.owner"
 
 
-def owner_text(lab: str) -> str:
-    return f"nslab:{lab}\n"
-
-
-def mark_owner(directory: str, lab: str) -> None:
-    """Mark a freshly made /etc/netns/<ns> directory as this lab's (before anything goes in)."""
-    try:
-        os.setxattr(directory, OWNER_XATTR, owner_text(lab).encode())
-    except OSError:
-        with open(os.path.join(directory, OWNER_FILE), "w") as handle:
-            handle.write(owner_text(lab))
-
-
-def owner_of(directory: str) -> str | None:
-    """The owner text of an /etc/netns/<ns> directory (xattr, else owner file), or None."""
+def legacy_owner(directory: str) -> str | None:
     try:
         return os.getxattr(directory, OWNER_XATTR).decode(errors="replace")
-    except OSError:
-        pass
-    try:
-        with open(os.path.join(directory, OWNER_FILE)) as handle:
-            return handle.read()
     except OSError:
         return None
 
@@ -93,27 +102,9 @@ CA_BUNDLE = os.path.join("ssl", "certs", "ca-certificates.crt")  # Debian's defa
 CA_COPY = os.path.join("ssl", "certs", "nslab-lab-ca.pem")
 
 
-def _claim_dir(journal: Journal, lab: str, netns: str) -> str:
-    """This lab's /etc/netns/<ns> directory: reuse the one the build made, or make it the
-    same careful way (journaled first, ownership marked before anything goes in)."""
-    directory = state.etc_dir(netns)
-    if os.path.isdir(directory):
-        if owner_of(directory) != owner_text(lab):
-            raise LabStateError(
-                f"{directory} exists and is not this lab's",
-                "'nslab cleanup' removes what earlier nslab runs left; otherwise pick another --prefix",
-            )
-        return directory
-    journal.record("etc", path=directory)
-    os.makedirs(state.ETC_NETNS, exist_ok=True)
-    os.mkdir(directory)
-    mark_owner(directory, lab)
-    return directory
-
-
 def add_ca_trust(journal: Journal, lab: str, netns: str, ca_pem: str) -> None:
     """Make the node trust the lab CA (idempotent: a restart finds it already there)."""
-    directory = _claim_dir(journal, lab, netns)
+    directory = claim(journal, lab, netns)
     bundle = os.path.join(directory, CA_BUNDLE)
     if os.path.exists(bundle):
         return

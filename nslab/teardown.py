@@ -141,21 +141,24 @@ def _remove_namespaces(report: TeardownReport, names: list[str], journaled: list
 
 
 def _remove_etc(report: TeardownReport, path: str, lab: str) -> None:
-    """Remove an /etc/netns/<ns> directory, only if its ownership mark names this lab."""
+    """Remove /etc/netns/<ns> if it is this lab's: a symlink into the lab's state directory
+    (the files go with that directory), or a directory marked by an older nslab."""
     if os.path.dirname(path) != state.ETC_NETNS:
         report.problems.append(f"journal names {path}, outside {state.ETC_NETNS}: left alone")
         return
+    if os.path.islink(path):
+        if not etcfiles.is_ours(path, lab):
+            report.skipped.append(path)
+            return
+        try:
+            os.unlink(path)
+            report.etc_dirs += 1
+        except OSError as exc:
+            report.problems.append(f"{path}: {exc.strerror}")
+        return
     if not os.path.isdir(path):
         return
-    owner = etcfiles.owner_of(path)
-    if owner is None:
-        try:
-            os.rmdir(path)  # created, then killed before it was marked: still empty
-            report.etc_dirs += 1
-        except OSError:
-            report.skipped.append(path)
-        return
-    if owner != etcfiles.owner_text(lab):
+    if etcfiles.legacy_owner(path) != f"nslab:{lab}\n":
         report.skipped.append(path)
         return
     shutil.rmtree(path, onerror=lambda fn, p, exc: report.problems.append(f"{p}: {exc[1]}"))
@@ -180,7 +183,7 @@ def sweep(only: str = "") -> list[TeardownReport]:
         _remove_namespaces(report, lab_names, [])
         for name in lab_names:
             etc = state.etc_dir(name)
-            if os.path.isdir(etc):
+            if os.path.lexists(etc):  # a symlink whose target went with the state directory
                 _remove_etc(report, etc, lab)
         state.remove_lab_dir(lab)
     return list(reports.values())

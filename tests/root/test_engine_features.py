@@ -57,8 +57,12 @@ def test_features_ipv6_neighbours_routes_sysctls_etc_files(prefix: str) -> None:
         assert "10.5.0.2\tpeer.lab" in ns_run(a, "cat", "/etc/hosts").stdout
         assert "search lab" in ns_run(a, "cat", "/etc/resolv.conf").stdout
         assert ns_run(a, "getent", "hosts", "peer.lab").stdout.split()[0] == "10.5.0.2"
-        assert os.getxattr(f"/etc/netns/{a}", "user.nslab.owner") == f"nslab:{prefix}\n".encode()
+        # One symlink on disk per node; the files live in the lab's state directory (tmpfs).
+        assert os.readlink(f"/etc/netns/{a}") == f"/run/nslab/{prefix}/etc/{a}"
         assert "failed" not in ns_run(a, "true").stderr  # ip netns exec binds every entry there
+        ns_run(a, "sh", "-c", "echo '10.5.0.9 added.lab' >> /etc/hosts")  # a learner's edit...
+        with open("/etc/hosts") as handle:
+            assert "added.lab" not in handle.read()  # ...stays inside the node
     finally:
         lab.down_one(prefix)
     assert not os.path.exists(f"/etc/netns/{a}")

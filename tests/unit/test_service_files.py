@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from nslab import etcfiles
 from nslab.services import ca, resolver
 
 
@@ -44,12 +43,3 @@ def test_lab_ca_signs_a_server_certificate_for_names_and_addresses(tmp_path: Pat
     other = ca.ensure_ca(str(tmp_path / "other"), "other")
     wrong = subprocess.run(["openssl", "verify", "-CAfile", other, leaf], capture_output=True, text=True)
     assert wrong.returncode != 0
-
-
-def test_owner_mark_is_an_attribute_not_a_file_ip_netns_exec_would_mount(tmp_path: Path) -> None:
-    directory = tmp_path / "lab-node"
-    directory.mkdir()
-    assert etcfiles.owner_of(str(directory)) is None
-    etcfiles.mark_owner(str(directory), "alice")
-    assert etcfiles.owner_of(str(directory)) == etcfiles.owner_text("alice")
-    assert list(directory.iterdir()) == []  # nothing for `ip netns exec` to bind-mount over /etc
