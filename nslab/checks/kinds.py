@@ -185,16 +185,16 @@ CHECKS.add(
 CHECKS.add(
     KindSpec(
         "iptables",
-        "A firewall rule present or absent (matched against iptables -S output).",
+        "A firewall rule present or absent (matched against iptables -S output), and/or a chain's policy.",
         {
             "table": Field(Enum("filter", "nat", "mangle", "raw"), default="filter"),
             "chain": Field(Str(), required=True),
-            "match": Field(
-                Str(), required=True, doc="Words that must all appear in one rule, e.g. '-p icmp -j DROP'."
-            ),
+            "match": Field(Str(), doc="Words that must all appear in one rule, e.g. '-p icmp -j DROP'."),
+            "policy": Field(Enum("ACCEPT", "DROP"), doc="The built-in chain's policy must be this."),
             "expect": Field(PRESENCE, default="present"),
         },
         impl=PROBES["iptables"],
+        semantic=_hook("iptables"),
     )
 )
 CHECKS.add(

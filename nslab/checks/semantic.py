@@ -120,3 +120,12 @@ def dns(scenario: m.Scenario, check: Any, report: Report) -> None:
             f"dns check {check.name!r} names no server and node {node.name!r} has no nameservers",
             "add server: ADDRESS to the check, or resolv: {nameservers: [...]} to the node",
         )
+
+
+def iptables(scenario: m.Scenario, check: Any, report: Report) -> None:
+    if not check.params.get("match") and not check.params.get("policy"):
+        report.error(
+            check.loc,
+            f"check {check.name!r}: an iptables check needs 'match' (a rule), 'policy', or both",
+            "e.g. match: '-p tcp --dport 22 -j DROP', or policy: DROP",
+        )

@@ -26,7 +26,7 @@ from tests.reliability.watch import force_clean
 
 STRACE = shutil.which("strace")
 SMALL = h.OURS / "reliability-small.yaml"
-SYSCALLS = "mkdir,openat,write,mount,rename,setns,unshare,setxattr"
+SYSCALLS = "mkdir,openat,write,mount,rename,setns,unshare,setxattr,symlink"
 
 pytestmark = pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
 
@@ -49,7 +49,7 @@ def _path_of(syscall: str, args: str) -> str:
         match = re.match(r"\d+<([^>]*)>", args)
         return match.group(1) if match else ""
     quoted = re.findall(r'"([^"]*)"', args)
-    if syscall == "mount":  # mount(source, target, ...): the target is what gets created
+    if syscall in ("mount", "symlink"):  # (source, target): the target is what gets created
         return quoted[1] if len(quoted) > 1 else ""
     return quoted[0] if quoted else ""
 
@@ -158,8 +158,9 @@ def test_kill_between_naming_and_mounting_a_namespace(tmp_path: Path) -> None:
     assert not left, left
 
 
-def test_kill_between_creating_and_marking_an_etc_directory(tmp_path: Path) -> None:
-    """Found by this suite when the mark was a file written after mkdir (an empty owner file
-    made `down` refuse the directory); the mark is now an extended attribute."""
-    left = _kill_then_down(Site("setxattr", "/etc/netns/{lab}-a", 1), tmp_path)
+def test_kill_between_journaling_and_linking_an_etc_directory(tmp_path: Path) -> None:
+    """Found by this suite when /etc/netns/<ns> was a directory marked after mkdir (an empty
+    owner file made `down` refuse it). It is now a symlink into the lab's state directory,
+    journaled first: a kill at the symlink call must still leave nothing."""
+    left = _kill_then_down(Site("symlink", "/etc/netns/{lab}-a", 1), tmp_path)
     assert not left, left

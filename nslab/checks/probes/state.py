@@ -99,7 +99,8 @@ def sysctl_value(ctx: ProbeContext, check: m.Check) -> Observation:
 def iptables(ctx: ProbeContext, check: m.Check) -> Observation:
     table = str(check.params.get("table") or "filter")
     chain = str(check.params["chain"])
-    fragment = str(check.params["match"])
+    fragment = str(check.params.get("match") or "")
+    wanted_policy = check.params.get("policy")
     import shutil
     import subprocess
 
@@ -119,8 +120,14 @@ def iptables(ctx: ProbeContext, check: m.Check) -> Observation:
             return Observation("absent", f"{ctx.node} has no chain {chain} in table {table}", {"rules": []})
         return error(f"iptables -t {table} -S {chain} failed: {done.stderr.strip()[:120]}")
     found, policy = rules.chain_rules(done.stdout, chain)
-    hits = [r for r in found if rules.matches(r, fragment)]
+    hits = [r for r in found if rules.matches(r, fragment)] if fragment else []
     evidence: dict[str, Any] = {"rules": found, "policy": policy, "matched": hits}
+    if wanted_policy and policy != wanted_policy:
+        return Observation(
+            "absent", f"{table} {chain} has policy {policy or 'none'}, not {wanted_policy}", evidence
+        )
+    if not fragment:
+        return Observation("present", f"{table} {chain} has policy {policy}", evidence)
     if hits:
         return Observation("present", f"rule in {table} {chain}: {rules.without_marker(hits[0])}", evidence)
     policy_text = f", policy {policy}" if policy else ""
