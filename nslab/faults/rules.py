@@ -13,52 +13,9 @@ from dataclasses import dataclass
 
 from nslab import model as m
 from nslab.faults.edit import update_node
+from nslab.icmptypes import ICMP_TYPES
 from nslab.loader import replace
 
-# The names iptables accepts after `-p icmp --icmp-type` (from `iptables -p icmp -h`),
-# with the type/code each one stands for ("any" matches every ICMP packet).
-ICMP_TYPES: dict[str, str] = {
-    "any": "any",
-    "echo-reply": "0",
-    "pong": "0",
-    "destination-unreachable": "3",
-    "network-unreachable": "3/0",
-    "host-unreachable": "3/1",
-    "protocol-unreachable": "3/2",
-    "port-unreachable": "3/3",
-    "fragmentation-needed": "3/4",
-    "source-route-failed": "3/5",
-    "network-unknown": "3/6",
-    "host-unknown": "3/7",
-    "network-prohibited": "3/9",
-    "host-prohibited": "3/10",
-    "TOS-network-unreachable": "3/11",
-    "TOS-host-unreachable": "3/12",
-    "communication-prohibited": "3/13",
-    "host-precedence-violation": "3/14",
-    "precedence-cutoff": "3/15",
-    "source-quench": "4",
-    "redirect": "5",
-    "network-redirect": "5/0",
-    "host-redirect": "5/1",
-    "TOS-network-redirect": "5/2",
-    "TOS-host-redirect": "5/3",
-    "echo-request": "8",
-    "ping": "8",
-    "router-advertisement": "9",
-    "router-solicitation": "10",
-    "time-exceeded": "11",
-    "ttl-exceeded": "11",
-    "ttl-zero-during-transit": "11/0",
-    "ttl-zero-during-reassembly": "11/1",
-    "parameter-problem": "12",
-    "ip-header-bad": "12/0",
-    "required-option-missing": "12/1",
-    "timestamp-request": "13",
-    "timestamp-reply": "14",
-    "address-mask-request": "17",
-    "address-mask-reply": "18",
-}
 _NUMERIC_ICMP = re.compile(r"(\d{1,3})(?:/(\d{1,3}))?")
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from nslab import model as m
 from nslab.faults import rules
 from nslab.faults.edit import as_ip, effective_mtu, iface_sysctl, link_of, owner_of, route_target
+from nslab.icmptypes import ICMP_TYPES
 from nslab.schema import did_you_mean
 from nslab.semantic import Report, broadcast_domains
 
@@ -322,7 +323,7 @@ def drop_icmp(scenario: m.Scenario, fault: m.Fault, report: Report) -> None:
         _chain_sees_traffic(report, node, fault)
     icmp_type = str(fault.params["icmp_type"])
     if not rules.icmp_type_ok(icmp_type):
-        hint = did_you_mean(icmp_type, tuple(rules.ICMP_TYPES))
+        hint = did_you_mean(icmp_type, tuple(ICMP_TYPES))
         report.error(
             fault.at("icmp_type"),
             f"{icmp_type!r} is not an ICMP type iptables knows",

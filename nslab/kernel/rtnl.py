@@ -247,7 +247,7 @@ def add_neighbor(index: int, name: str, ip: Any, mac: str) -> Request:
     return Request(RTM_NEWNEIGH, NLM_F_CREATE, body, f"add neighbour {ip} lladdr {mac} dev {name}")
 
 
-def _parse_attrs(data: bytes, offset: int = 0) -> dict[int, bytes]:
+def parse_attrs(data: bytes, offset: int = 0) -> dict[int, bytes]:
     attrs: dict[int, bytes] = {}
     while offset + 4 <= len(data):
         length, kind = struct.unpack_from("=HH", data, offset)
@@ -279,10 +279,10 @@ class LinkInfo:
 
 def parse_link(body: bytes) -> LinkInfo:
     _, _, index, flags, _ = _IFINFO.unpack_from(body)
-    attrs = _parse_attrs(body, _IFINFO.size)
+    attrs = parse_attrs(body, _IFINFO.size)
     kind = ""
     if IFLA_LINKINFO in attrs:
-        info = _parse_attrs(attrs[IFLA_LINKINFO])
+        info = parse_attrs(attrs[IFLA_LINKINFO])
         kind = _cstr(info.get(IFLA_INFO_KIND, b""))
     return LinkInfo(
         index=index,
@@ -348,7 +348,7 @@ class Rtnl:
                     if err and request is not None and failure is None:
                         detail = ""
                         if flags & NLM_F_ACK_TLVS:
-                            tlvs = _parse_attrs(data[offset : offset + length], _HDR.size + 4 + _HDR.size)
+                            tlvs = parse_attrs(data[offset : offset + length], _HDR.size + 4 + _HDR.size)
                             detail = _cstr(tlvs.get(NLMSGERR_ATTR_MSG, b""))
                         failure = NetlinkError(err, request.what, detail)
                 offset += (length + 3) & ~3

@@ -20,17 +20,6 @@ RTM_F_CLONED = 0x200  # a cached exception (e.g. a learned path MTU), not a conf
 _TYPES = {1: "unicast", 2: "local", 3: "broadcast", 6: "blackhole", 7: "unreachable", 8: "prohibit"}
 
 
-def _attrs(data: bytes, offset: int) -> dict[int, bytes]:
-    out: dict[int, bytes] = {}
-    while offset + 4 <= len(data):
-        length, kind = struct.unpack_from("=HH", data, offset)
-        if length < 4:
-            break
-        out[kind & 0x3FFF] = data[offset + 4 : offset + length]
-        offset += (length + 3) & ~3
-    return out
-
-
 def _ip(family: int, raw: bytes) -> str:
     return socket.inet_ntop(family, raw)
 
@@ -72,7 +61,7 @@ def routes(sock: rtnl.Rtnl, names: dict[int, str]) -> list[Route]:
             fam, dst_len, _, _, table, _, _, rtype, flags = _RTMSG.unpack_from(msg)
             if flags & RTM_F_CLONED:
                 continue
-            attrs = _attrs(msg, _RTMSG.size)
+            attrs = rtnl.parse_attrs(msg, _RTMSG.size)
             if rtnl.RTA_TABLE in attrs:
                 table = struct.unpack("=I", attrs[rtnl.RTA_TABLE])[0]
             if table != rtnl.RT_TABLE_MAIN or rtype not in _TYPES or rtype in (2, 3):
@@ -93,7 +82,7 @@ def addresses(sock: rtnl.Rtnl, names: dict[int, str]) -> list[Address]:
     out: list[Address] = []
     for _, msg in sock.dump(rtnl.RTM_GETADDR, _IFADDR.pack(socket.AF_UNSPEC, 0, 0, 0, 0)):
         fam, prefixlen, _, _, index = _IFADDR.unpack_from(msg)
-        attrs = _attrs(msg, _IFADDR.size)
+        attrs = rtnl.parse_attrs(msg, _IFADDR.size)
         raw = attrs.get(rtnl.IFA_LOCAL) or attrs.get(rtnl.IFA_ADDRESS)
         if raw is None or fam not in (socket.AF_INET, socket.AF_INET6):
             continue
@@ -136,7 +125,7 @@ def route_get(
         if kind == NLMSG_ERROR:
             return None
         msg = data[_HDR.size : length]
-        attrs = _attrs(msg, _RTMSG.size)
+        attrs = rtnl.parse_attrs(msg, _RTMSG.size)
         gateway = _ip(family, attrs[rtnl.RTA_GATEWAY]) if rtnl.RTA_GATEWAY in attrs else None
         oif = struct.unpack("=I", attrs[rtnl.RTA_OIF])[0] if rtnl.RTA_OIF in attrs else 0
         return gateway, oif
@@ -147,7 +136,7 @@ def neighbour_state(sock: rtnl.Rtnl, address: str, ifindex: int) -> str | None:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     for _, msg in sock.dump(rtnl.RTM_GETNEIGH, _NDMSG.pack(family, 0, 0, 0, 0)):
         fam, index, nud, _, _ = _NDMSG.unpack_from(msg)
-        attrs = _attrs(msg, _NDMSG.size)
+        attrs = rtnl.parse_attrs(msg, _NDMSG.size)
         if index == ifindex and rtnl.NDA_DST in attrs and _ip(fam, attrs[rtnl.NDA_DST]) == address:
             return NUD_STATES.get(nud, hex(nud))
     return None

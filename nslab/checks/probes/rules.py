@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import shlex
 
+from nslab.icmptypes import ICMP_TYPES
+
 _ALIASES = {
     "--protocol": "-p",
     "--source": "-s",
@@ -23,22 +25,6 @@ _ALIASES = {
     "--destination-port": "--dport",
     "--source-port": "--sport",
     "--match": "-m",
-}
-_ICMP_TYPES = {
-    "any": "any",
-    "echo-reply": "0",
-    "pong": "0",
-    "destination-unreachable": "3",
-    "network-unreachable": "3/0",
-    "host-unreachable": "3/1",
-    "protocol-unreachable": "3/2",
-    "port-unreachable": "3/3",
-    "fragmentation-needed": "3/4",
-    "echo-request": "8",
-    "ping": "8",
-    "time-exceeded": "11",
-    "ttl-exceeded": "11",
-    "parameter-problem": "12",
 }
 _ADDRESS_OPTIONS = ("-s", "-d")
 
@@ -55,7 +41,7 @@ def _normalise(tokens: list[str]) -> list[str]:
         if option in _ADDRESS_OPTIONS and "/" not in value and value[:1].isdigit():
             value += "/128" if ":" in value else "/32"
         elif option == "--icmp-type":
-            value = _ICMP_TYPES.get(value, value)
+            value = ICMP_TYPES.get(value, value)
         elif option in ("-p", "-j"):
             value = value.lower() if option == "-p" else value
         out.append(value)
