@@ -7,11 +7,11 @@ import pytest
 
 from nslab import loader
 from nslab import model as m
-from nslab.errors import ScenarioError
 from nslab.faults.apply import apply_faults
 from nslab.faults.edit import update_node
 from nslab.firewall import lint
 from tests.conftest import SCENARIOS
+from tests.unit.faultbed import FaultBed
 
 BASE = """\
 metadata: {name: t, title: t}
@@ -40,30 +40,9 @@ links:
   - [client:eth0, r1:eth0]
   - [r1:eth1, server:eth0]
 """
-FAULT_LINE = len(BASE.splitlines()) + 2
+_BED = FaultBed(BASE)
+broken, errors, one_error = _BED.broken, _BED.errors, _BED.one_error
 SYN_ACK = "-I FORWARD -i eth1 -p tcp --tcp-flags SYN SYN -j DROP"
-
-
-def broken(fault: str) -> tuple[m.Scenario, m.Scenario]:
-    healthy = loader.load_text(BASE + f"faults:\n  - {fault}\n", "t.yaml")
-    return healthy, apply_faults(healthy)
-
-
-def errors(fault: str) -> list[str]:
-    with pytest.raises(ScenarioError) as err:
-        loader.load_text(BASE + f"faults:\n  - {fault}\n", "t.yaml")
-    return [d.render() for d in err.value.diagnostics]
-
-
-def one_error(fault: str, at: str, *parts: str) -> None:
-    """Exactly one diagnostic, at the column of the text `at` on the fault's line (a quoted
-    value's position is its opening quote)."""
-    found = errors(fault)
-    assert len(found) == 1, found
-    column = 4 + fault.index(at) + 1
-    assert found[0].startswith(f"t.yaml:{FAULT_LINE}:{column}: error: "), found
-    for part in parts:
-        assert part in found[0], found
 
 
 def test_the_rule_is_appended_and_nothing_else_changes() -> None:

@@ -7,12 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from nslab import loader
-from nslab import model as m
-from nslab.errors import ScenarioError
-from nslab.faults.apply import apply_faults
 from nslab.faults.edit import service_params
 from nslab.services import editable
+from tests.unit.faultbed import FaultBed, service
 
 BASE = """\
 metadata: {name: t, title: t}
@@ -39,32 +36,8 @@ services:
       END
   - {name: web, kind: tcp, node: b, port: 80, banner: hello}
 """
-FAULT_LINE = len(BASE.splitlines()) + 2
-
-
-def broken(fault: str) -> tuple[m.Scenario, m.Scenario]:
-    healthy = loader.load_text(BASE + f"faults:\n  - {fault}\n", "t.yaml")
-    return healthy, apply_faults(healthy)
-
-
-def errors(fault: str) -> list[str]:
-    with pytest.raises(ScenarioError) as err:
-        loader.load_text(BASE + f"faults:\n  - {fault}\n", "t.yaml")
-    return [d.render() for d in err.value.diagnostics]
-
-
-def one_error(fault: str, at: str, *parts: str) -> None:
-    """Exactly one diagnostic, at the column of the text `at` on the fault's line."""
-    found = errors(fault)
-    assert len(found) == 1, found
-    column = 4 + fault.index(at) + 1
-    assert found[0].startswith(f"t.yaml:{FAULT_LINE}:{column}: error: "), found
-    for part in parts:
-        assert part in found[0], found
-
-
-def service(scenario: m.Scenario, name: str) -> m.Service:
-    return next(s for s in scenario.services if s.name == name)
+_BED = FaultBed(BASE)
+broken, errors, one_error = _BED.broken, _BED.errors, _BED.one_error
 
 
 EDIT = '{kind: service-edit, service: api, replace: "finally:", with: "except OSError:"}'

@@ -7,10 +7,10 @@ import pytest
 
 from nslab import loader
 from nslab import model as m
-from nslab.errors import ScenarioError
 from nslab.faults.apply import apply_faults
 from nslab.faults.edit import update_service
 from nslab.services.http import Site
+from tests.unit.faultbed import FaultBed, service
 
 BASE = """\
 metadata: {name: t, title: t}
@@ -34,32 +34,8 @@ services:
   - {name: bare, kind: https, node: web, port: 8443}
   - {name: app, kind: tcp, node: web, port: 9000}
 """
-FAULT_LINE = len(BASE.splitlines()) + 2
-
-
-def broken(fault: str) -> tuple[m.Scenario, m.Scenario]:
-    healthy = loader.load_text(BASE + f"faults:\n  - {fault}\n", "t.yaml")
-    return healthy, apply_faults(healthy)
-
-
-def service(scenario: m.Scenario, name: str) -> m.Service:
-    return next(s for s in scenario.services if s.name == name)
-
-
-def errors(fault: str) -> list[str]:
-    with pytest.raises(ScenarioError) as err:
-        loader.load_text(BASE + f"faults:\n  - {fault}\n", "t.yaml")
-    return [d.render() for d in err.value.diagnostics]
-
-
-def one_error(fault: str, at: str, *parts: str) -> None:
-    """Exactly one diagnostic, at the column of the text `at` on the fault's line."""
-    found = errors(fault)
-    assert len(found) == 1, found
-    column = 4 + fault.index(at) + 1
-    assert found[0].startswith(f"t.yaml:{FAULT_LINE}:{column}: error: "), found
-    for part in parts:
-        assert part in found[0], found
+_BED = FaultBed(BASE)
+broken, errors, one_error = _BED.broken, _BED.errors, _BED.one_error
 
 
 # --- tls-wrong-name -----------------------------------------------------------------------------
