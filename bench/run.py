@@ -96,8 +96,8 @@ def scenario_source(workdir: str) -> tuple[str, str]:
     """The scenario file to run, and a note. If the shipped file declares no checks, `nslab
     check` would grade nothing; we then run a copy with three typical checks appended, all
     with a 0.5 s timeout, one of which (a ping to an unassigned address) waits all of it."""
-    from nslab import loader
     from nslab.errors import NslabError
+    from nslab.scenario import loader
 
     scenario = loader.load(SCENARIO)
     if scenario.active_checks():
@@ -130,7 +130,8 @@ def scenario_rounds(reps: int, workdir: str, failures: list[str]) -> dict[str, A
     repetition when the scenario has faults: as a learner gets it (broken: proven live by
     `nslab check` finding the fault, exit 1) and with --healthy (proven by a ping across it
     and by `nslab check` passing, exit 0)."""
-    from nslab import lab, loader
+    from nslab.labs import lifecycle as lab
+    from nslab.scenario import loader
 
     path, note = scenario_source(workdir)
     scenario = loader.load(path)
@@ -150,7 +151,7 @@ def scenario_rounds(reps: int, workdir: str, failures: list[str]) -> dict[str, A
         "checks": len(checks),
         # Checks run at once; a passing check waits at most its timeout, a failing one retries
         # until its `within` window closes, its last attempt running up to its timeout
-        # (nslab/checks/runner.py budgets timeout + within the same way).
+        # (nslab/grading/runner.py budgets timeout + within the same way).
         "check_limit": max((c.timeout for c in checks), default=0.0) + 0.150,
         "check_limit_broken": max((c.timeout + c.within for c in checks), default=0.0) + 0.150,
     }
@@ -246,7 +247,7 @@ def help_rounds(reps: int) -> dict[str, Any]:
 
 def big_lab(n: int, workdir: str) -> dict[str, Any]:
     """`nslab up` and `nslab down` of an n-host star, each process limited to 1024 open files."""
-    from nslab import lab
+    from nslab.labs import lifecycle as lab
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))

@@ -128,7 +128,7 @@ def _scenario_file(workdir: str) -> Callable[[Star], str]:
 
 
 def _nslab_lib(workdir: str) -> Way:
-    from nslab import lab
+    from nslab.labs import lifecycle as lab
 
     path = _scenario_file(workdir)
 

@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+import nslab.plugins
+
+# Tests call the library directly, as the CLI does after registering every kind.
+nslab.plugins.load()
+
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nslab import state
+from nslab.engine import state
 
 
 @dataclass(frozen=True)

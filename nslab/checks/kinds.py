@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nslab.checks.probes import PROBES
-from nslab.kinds import KindSpec, Registry, SemanticHook
-from nslab.schema import Bool, Enum, Field, Int, IPAddr, ListOf, Str
-
-CHECKS = Registry("check")
+from nslab.scenario.kinds import CHECKS as CHECKS
+from nslab.scenario.kinds import KindSpec, SemanticHook
+from nslab.scenario.schema import Bool, Enum, Field, Int, IPAddr, ListOf, Str
 
 TARGET = Str(r"[^\s/]+", "an address or a host name")
 PORT = Int(1, 65535)
@@ -17,8 +16,8 @@ PRESENCE = Enum("present", "absent")
 HOP = Str(r"[^\s/]+", "a node name or an address")
 
 if TYPE_CHECKING:
-    from nslab.model import Scenario
-    from nslab.semantic import Report
+    from nslab.scenario.model import Scenario
+    from nslab.scenario.semantic import Report
 
 
 def _hook(name: str) -> SemanticHook:

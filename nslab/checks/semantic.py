@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from nslab import model as m
-from nslab.schema import did_you_mean
-from nslab.semantic import Report
+from nslab.scenario import model as m
+from nslab.scenario.schema import did_you_mean
+from nslab.scenario.semantic import Report
 
 ALWAYS_THERE = ("lo",)
 

@@ -88,7 +88,7 @@ def _once(lab_name: str, as_json: bool, junit: str | None, clear: bool, first: b
 
 
 def _record(graded: Graded) -> dict[str, object]:
-    from nslab import progress
+    from nslab.labs import progress
 
     report = graded.report
     return progress.record_check(

@@ -17,7 +17,7 @@ def cleanup_command(only: str) -> None:
     Example:
       sudo nslab cleanup
     """
-    from nslab import lab
+    from nslab.labs import lifecycle as lab
 
     need_root("nslab cleanup")
     from nslab.cli.render import print_teardown

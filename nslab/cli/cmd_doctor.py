@@ -15,7 +15,7 @@ def doctor_command(as_json: bool) -> None:
     Example:
       sudo nslab doctor
     """
-    from nslab import doctor
+    from nslab.engine import doctor
 
     findings = doctor.run()
     if as_json:

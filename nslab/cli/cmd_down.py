@@ -19,7 +19,7 @@ def down_command(lab_name: str | None, everything: bool) -> None:
       sudo nslab down alice
       sudo nslab down --all
     """
-    from nslab import lab
+    from nslab.labs import lifecycle as lab
 
     need_root("nslab down")
     reports = lab.down(lab_name, everything)

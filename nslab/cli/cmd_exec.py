@@ -9,11 +9,11 @@ from nslab.cli.common import LAB_OPTION, need_root, resolve_lab
 
 
 def _netns_for(lab: str, node: str) -> str:
-    from nslab import state
+    from nslab.engine import state
+    from nslab.engine.journal import read
     from nslab.errors import LabStateError, UsageError
-    from nslab.journal import read
     from nslab.kernel import netns
-    from nslab.schema import did_you_mean
+    from nslab.scenario.schema import did_you_mean
 
     nodes = {e.get("node"): e["name"] for e in read(state.lab_dir(lab)).netns}
     if node not in nodes:
@@ -62,7 +62,7 @@ def shell_command(lab: str | None, node: str) -> None:
     Example:
       sudo nslab shell client
     """
-    from nslab import state
+    from nslab.engine import state
 
     need_root("nslab shell")
     lab_name = resolve_lab(lab)

@@ -15,7 +15,7 @@ def graph_command(scenario: str, fmt: str) -> None:
     Example:
       nslab graph two-hosts --format dot | dot -Tpng > topo.png
     """
-    from nslab import catalog, loader, topology
+    from nslab.scenario import catalog, loader, topology
 
     loaded = loader.load(str(catalog.resolve(scenario)))
     render = {"mermaid": topology.mermaid, "dot": topology.dot, "text": topology.ascii_drawing}[fmt]

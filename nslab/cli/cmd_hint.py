@@ -19,9 +19,9 @@ def hint_command(lab: str | None, again: bool) -> None:
       nslab hint
       nslab hint --again     # read the hints you already took
     """
-    from nslab import progress
     from nslab.cli.common import resolve_lab
     from nslab.grading.cache import running_scenario
+    from nslab.labs import progress
 
     meta, scenario = running_scenario(resolve_lab(lab))
     hints = scenario.hints

@@ -12,7 +12,7 @@ def list_command(as_json: bool) -> None:
     Example:
       nslab list
     """
-    from nslab import catalog
+    from nslab.scenario import catalog
 
     entries = catalog.entries()
     progress = _progress()
@@ -54,7 +54,7 @@ def _progress() -> dict[str, dict[str, object]]:
     import importlib
 
     try:
-        module = importlib.import_module("nslab.progress")
+        module = importlib.import_module("nslab.labs.progress")
     except ImportError:
         return {}
     loaded: dict[str, dict[str, object]] = module.load_all()

@@ -18,7 +18,7 @@ def reset_command(lab: str | None) -> None:
       sudo nslab reset --lab alice
     """
     from nslab.cli.common import resolve_lab
-    from nslab.grading.reset import reset
+    from nslab.labs.reset import reset
 
     need_root("nslab reset")
     result = reset(resolve_lab(lab))

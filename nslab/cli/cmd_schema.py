@@ -1,4 +1,4 @@
-"""`nslab schema`: the scenario format as JSON Schema, generated from nslab.spec."""
+"""`nslab schema`: the scenario format as JSON Schema, generated from nslab.scenario.spec."""
 
 from __future__ import annotations
 
@@ -18,6 +18,6 @@ def schema_command() -> None:
       nslab schema > docs/scenario.schema.json
     """
     from nslab.cli.common import echo_json
-    from nslab.spec import json_schema
+    from nslab.scenario.spec import json_schema
 
     echo_json(json_schema())

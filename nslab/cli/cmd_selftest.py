@@ -32,10 +32,10 @@ def selftest_command(
       sudo nslab selftest two-hosts host-router-host
       sudo nslab selftest --all --junit selftest.xml
     """
-    from nslab import catalog
+    from nslab.engine.naming import check_lab_name
     from nslab.errors import UsageError
-    from nslab.naming import check_lab_name
-    from nslab.selftest import Variant, selftest
+    from nslab.grading.selftest import Variant, selftest
+    from nslab.scenario import catalog
 
     need_root("nslab selftest")
     if everything:

@@ -36,7 +36,7 @@ def list_command(lab: str | None, as_json: bool) -> None:
     Example:
       sudo nslab service list
     """
-    from nslab.services import control
+    from nslab.labs import service_control as control
 
     rows = control.listing(resolve_lab(lab))
     if as_json:
@@ -65,7 +65,7 @@ def start_command(lab: str | None, name: str) -> None:
     Example:
       sudo nslab service start web
     """
-    from nslab.services import control
+    from nslab.labs import service_control as control
 
     need_root("nslab service start")
     row = control.start(resolve_lab(lab), name)
@@ -82,7 +82,7 @@ def stop_command(lab: str | None, name: str) -> None:
     Example:
       sudo nslab service stop web
     """
-    from nslab.services import control
+    from nslab.labs import service_control as control
 
     need_root("nslab service stop")
     row = control.stop(resolve_lab(lab), name)
@@ -102,7 +102,7 @@ def restart_command(lab: str | None, name: str) -> None:
     Example:
       sudo nslab service restart resolver
     """
-    from nslab.services import control
+    from nslab.labs import service_control as control
 
     need_root("nslab service restart")
     row = control.restart(resolve_lab(lab), name)
@@ -125,9 +125,10 @@ def config_command(lab: str | None, name: str, path_only: bool) -> None:
       sudo nslab service config web
       sudo nano "$(sudo nslab service config web --path)" && sudo nslab service restart web
     """
-    from nslab import state
+    from nslab.engine import state
     from nslab.errors import UsageError
-    from nslab.services import control, editable
+    from nslab.labs import service_control as control
+    from nslab.services import editable
 
     lab_name = resolve_lab(lab)
     control.find(control.scenario_of(lab_name), name)
@@ -155,8 +156,9 @@ def logs_command(lab: str | None, name: str, lines: int, follow: bool) -> None:
       sudo nslab service logs web
       sudo nslab service logs rootdns -f
     """
-    from nslab import state
-    from nslab.services import control, supervisor
+    from nslab.engine import state
+    from nslab.labs import service_control as control
+    from nslab.services import supervisor
 
     lab_name = resolve_lab(lab)
     text = control.log_tail(lab_name, name, lines)

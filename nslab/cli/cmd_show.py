@@ -17,7 +17,7 @@ def show_command(scenario: str) -> None:
     Example:
       nslab show wrong-netmask
     """
-    from nslab import catalog, loader, topology
+    from nslab.scenario import catalog, loader, topology
 
     loaded = loader.load(str(catalog.resolve(scenario)))
     md = loaded.metadata

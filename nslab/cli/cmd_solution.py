@@ -19,10 +19,10 @@ def solution_command(lab: str | None, apply_it: bool) -> None:
       nslab solution
       sudo nslab solution --apply
     """
-    from nslab import progress
     from nslab.cli.common import resolve_lab
     from nslab.grading import solution
     from nslab.grading.cache import running_scenario
+    from nslab.labs import progress
 
     if apply_it:
         need_root("nslab solution --apply")

@@ -18,8 +18,8 @@ def status_command(lab_name: str | None, as_json: bool) -> None:
       sudo nslab status
       sudo nslab status --json
     """
-    from nslab import status
     from nslab.cli.common import resolve_lab
+    from nslab.engine import status
 
     need_root("nslab status")
     labs = [status.lab_status(resolve_lab(lab_name))] if lab_name else status.all_labs()

@@ -42,7 +42,7 @@ def up_command(
       sudo nslab up wrong-netmask
       sudo nslab up scenarios/nat.yaml --prefix alice --seed alice
     """
-    from nslab import lab
+    from nslab.labs import lifecycle as lab
 
     need_root("nslab up")
     signal.signal(signal.SIGTERM, _sigterm)

@@ -9,7 +9,7 @@ import click
 
 if TYPE_CHECKING:
     from nslab.errors import Diagnostic
-    from nslab.model import Scenario
+    from nslab.scenario.model import Scenario
 
 
 @dataclass
@@ -29,9 +29,9 @@ class Result:
 
 def validate_one(item: str, seed: str | None = None) -> Result:
     """Resolve a file or scenario name and check it (with every parameter choice, unless seeded)."""
-    from nslab import catalog, loader
     from nslab.errors import NslabError
-    from nslab.yamlsrc import read_file
+    from nslab.scenario import catalog, loader
+    from nslab.scenario.yamlsrc import read_file
 
     try:
         path = str(catalog.resolve(item))

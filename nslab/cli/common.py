@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from nslab import state
+from nslab.engine import state
 from nslab.errors import EnvironmentProblem, LabStateError
 
 CAP_SYS_ADMIN = 21

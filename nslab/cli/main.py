@@ -33,6 +33,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("nslab.cli.cmd_schema", "Print the JSON Schema of the scenario format."),
 }
 
+# Verbs that never read a scenario: they skip registering the check, fault and service kinds.
+NO_SCENARIO = frozenset({"status", "down", "cleanup", "doctor"})
+
 EXIT_CODES = """\b
 Exit codes:
   0  success
@@ -52,6 +55,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS or not _available(name):
             return None
+        if name not in NO_SCENARIO and not ctx.resilient_parsing:
+            from nslab import plugins
+
+            plugins.load()
         module = importlib.import_module(COMMANDS[name][0])
         command: click.Command = getattr(module, f"{name}_command")
         return command

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from nslab.teardown import TeardownReport
+from nslab.engine.teardown import TeardownReport
 
 
 def print_teardown(reports: list[TeardownReport], quiet_if_empty: bool = True) -> None:

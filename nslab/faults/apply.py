@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from nslab import model as m
 from nslab.faults.edit import Transform
 from nslab.faults.kinds import FAULTS
+from nslab.scenario import model as m
 
 
 def apply_fault(scenario: m.Scenario, fault: m.Fault) -> m.Scenario:

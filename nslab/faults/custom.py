@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import shlex
 
-from nslab import model as m
 from nslab.faults import rules
 from nslab.faults.validate import forwards, node_of
-from nslab.firewall import lint
-from nslab.semantic import Report
+from nslab.scenario import model as m
+from nslab.scenario.firewall import lint
+from nslab.scenario.semantic import Report
 
 _ADDS = ("-A", "--append", "-I", "--insert")
 

@@ -11,8 +11,8 @@ import ipaddress
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nslab import model as m
-from nslab.loader import replace
+from nslab.scenario import model as m
+from nslab.scenario.loader import replace
 
 # A fault transformation: (scenario so far, the fault with its fields in .params) -> new scenario.
 Transform = Callable[[m.Scenario, m.Fault], m.Scenario]

@@ -6,8 +6,8 @@ appended to the end of the table text so the scenario's own lines keep their pos
 
 from __future__ import annotations
 
-from nslab import model as m
 from nslab.faults.rules import append_rule
+from nslab.scenario import model as m
 
 
 def drop_icmp(scenario: m.Scenario, fault: m.Fault) -> m.Scenario:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from nslab import model as m
 from nslab.faults.edit import link_of, owner_of, peer_of, update_iface, update_node
-from nslab.loader import replace
+from nslab.scenario import model as m
+from nslab.scenario.loader import replace
 
 
 def interface_down(scenario: m.Scenario, fault: m.Fault) -> m.Scenario:

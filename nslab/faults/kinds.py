@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from nslab.faults import custom, settings
 from nslab.faults import validate as v
-from nslab.kinds import KindSpec, Registry, SemanticHook
-from nslab.schema import Enum, Field, Int, IPAddr, Mac, Str
-from nslab.spec import HOSTNAME, IFNAME, NAME
-
-FAULTS = Registry("fault")
+from nslab.scenario.kinds import FAULTS as FAULTS
+from nslab.scenario.kinds import KindSpec, SemanticHook
+from nslab.scenario.schema import Enum, Field, Int, IPAddr, Mac, Str
+from nslab.scenario.spec import HOSTNAME, IFNAME, NAME
 
 NODE = Field(NAME, required=True, doc="Node the fault is applied to.")
 IFACE = Field(IFNAME, required=True, doc="Interface of that node (as declared under its interfaces).")
@@ -267,7 +266,7 @@ _add(
 
 # --- web: TLS and HTTP (nslab.faults.web holds the transformations and their hooks) -------
 from nslab.faults import web as _web  # noqa: E402  (light: the hooks import nothing heavy)
-from nslab.schema import ListOf  # noqa: E402
+from nslab.scenario.schema import ListOf  # noqa: E402
 
 _URL_PATH = Str(r"/\S*", "a URL path starting with /")
 _add(

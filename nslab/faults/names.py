@@ -6,8 +6,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from nslab import model as m
 from nslab.faults.edit import service_params, update_node
+from nslab.scenario import model as m
 from nslab.services import names as dnsnames
 
 

@@ -6,8 +6,8 @@ keeps its offset (error messages map iptables-restore lines back to file:line by
 
 from __future__ import annotations
 
-from nslab import model as m
 from nslab.faults.rules import find_rules, rewrite_lines, with_dnat_port
+from nslab.scenario import model as m
 
 SNAT_TARGETS = ("MASQUERADE", "SNAT")
 DNAT_TARGETS = ("DNAT",)

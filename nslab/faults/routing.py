@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from nslab import model as m
 from nslab.faults.edit import drop_routes, iface_sysctl, route_target, set_sysctls, update_node
-from nslab.loader import replace
+from nslab.scenario import model as m
+from nslab.scenario.loader import replace
 
 
 def missing_route(scenario: m.Scenario, fault: m.Fault) -> m.Scenario:

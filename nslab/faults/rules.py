@@ -11,10 +11,10 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from nslab import model as m
 from nslab.faults.edit import update_node
-from nslab.icmptypes import ICMP_TYPES
-from nslab.loader import replace
+from nslab.kernel.icmptypes import ICMP_TYPES
+from nslab.scenario import model as m
+from nslab.scenario.loader import replace
 
 _NUMERIC_ICMP = re.compile(r"(\d{1,3})(?:/(\d{1,3}))?")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nslab import model as m
 from nslab.faults.edit import as_ip, service_params, update_service
+from nslab.scenario import model as m
 
 
 def dead_listener(scenario: m.Scenario, fault: m.Fault) -> m.Scenario:

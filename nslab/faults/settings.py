@@ -8,10 +8,10 @@ admin would: `nslab service config NAME` shows the file, an editor fixes it, and
 
 from __future__ import annotations
 
-from nslab import model as m
 from nslab.faults.edit import service_params
-from nslab.schema import Str, did_you_mean
-from nslab.semantic import Report
+from nslab.scenario import model as m
+from nslab.scenario.schema import Str, did_you_mean
+from nslab.scenario.semantic import Report
 
 FIXED = ("name", "kind", "node", "autostart")
 

@@ -8,6 +8,9 @@ the kernel would refuse to build (an off-link gateway, a VXLAN MTU above its und
 is caught here, before anything is created.
 
 These hooks run during `nslab validate`, so they import nothing heavy.
+
+Long on purpose: one short hook per fault kind (25 kinds), side by side, so that the
+validation of every fault reads as one catalogue.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from nslab import model as m
 from nslab.faults import rules
 from nslab.faults.edit import as_ip, effective_mtu, iface_sysctl, link_of, owner_of, route_target
-from nslab.icmptypes import ICMP_TYPES
-from nslab.schema import did_you_mean
-from nslab.semantic import Report, broadcast_domains
+from nslab.kernel.icmptypes import ICMP_TYPES
+from nslab.scenario import model as m
+from nslab.scenario.schema import did_you_mean
+from nslab.scenario.semantic import Report, broadcast_domains
 
 VXLAN_OVERHEAD = {4: 50, 6: 70}  # outer Ethernet + IP + UDP + VXLAN headers
 

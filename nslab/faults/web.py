@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from nslab import model as m
 from nslab.faults.edit import service_params
-from nslab.schema import did_you_mean
-from nslab.semantic import Report
+from nslab.scenario import model as m
+from nslab.scenario.schema import did_you_mean
+from nslab.scenario.semantic import Report
 
 WEB_KINDS = ("http", "https")
 

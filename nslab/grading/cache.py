@@ -17,8 +17,8 @@ import os
 import pickle
 from typing import Any
 
-from nslab import model as m
-from nslab import state
+from nslab.engine import state
+from nslab.scenario import model as m
 
 CACHE = "grading-cache.pickle"
 
@@ -45,7 +45,7 @@ def _key(lab: str, meta: state.Meta) -> tuple[Any, ...]:
 
 
 def running_scenario(lab: str) -> tuple[state.Meta, m.Scenario]:
-    """Like nslab.lab.load_running(lab), served from the cache when it is current."""
+    """Like nslab.labs.lifecycle.load_running(lab), served from the cache when it is current."""
     meta = state.require_meta(lab)
     path = os.path.join(state.lab_dir(lab), CACHE)
     try:
@@ -68,7 +68,7 @@ def running_scenario(lab: str) -> tuple[state.Meta, m.Scenario]:
             ValueError,
         ):
             pass
-    from nslab.lab import load_running
+    from nslab.labs.lifecycle import load_running
 
     meta, scenario = load_running(lab)
     if key is not None:

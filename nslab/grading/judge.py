@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nslab import model as m
 from nslab.checks.observation import ERROR, UNRESOLVED, Observation
+from nslab.scenario import model as m
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from nslab import model as m
-from nslab import state
+from nslab.engine import state
 from nslab.grading.report import Report, grade
+from nslab.scenario import model as m
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def check_lab(lab: str) -> Graded:
 
 def check_scenario(lab: str, scenario: m.Scenario, healthy_build: bool) -> Report:
     """Probe `scenario`'s active checks in the running lab `lab` (already loaded by the caller)."""
-    from nslab.checks.runner import owners_of, run_checks
+    from nslab.grading.runner import owners_of, run_checks
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()

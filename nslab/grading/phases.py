@@ -11,8 +11,8 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from nslab import model as m
 from nslab.grading.report import Report
+from nslab.scenario import model as m
 
 PHASES = ("healthy", "broken", "solution", "teardown")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from nslab.grading.render import plain, report_json
 from nslab.grading.schema import SELFTEST_SCHEMA_ID as SCHEMA_ID
-from nslab.selftest import Phase, Variant
+from nslab.grading.selftest import Phase, Variant
 
 
 def _phase_summary(phase: Phase) -> str:
@@ -85,7 +85,7 @@ def selftest_junit(variants: Sequence[Variant]) -> str:
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=f"nslab.selftest.{v.scenario}",
+                classname=f"nslab.grading.selftest.{v.scenario}",
                 name=p.name,
                 time=f"{p.seconds:.4f}",
             )

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nslab import model as m
 from nslab.checks.observation import Observation
 from nslab.grading.judge import judge
+from nslab.scenario import model as m
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from nslab import model as m
+from nslab.engine.naming import netns_name
 from nslab.errors import EnvironmentProblem, KernelError
-from nslab.naming import netns_name
+from nslab.scenario import model as m
 
 STEP_TIMEOUT = 30.0
 

@@ -1,7 +1,7 @@
 """The lab's certificate authority, made with the openssl command-line tool.
 
 Each lab gets its own CA (an EC P-256 key) in /run/nslab/<lab>/ca/: ca.crt is what lab
-shells trust (through /etc/netns, see nslab.etcfiles) and what graders verify against;
+shells trust (through /etc/netns, see nslab.engine.etcfiles) and what graders verify against;
 ca.key stays readable by root only. An https service gets a leaf certificate signed by it,
 valid for its names and its node's addresses. Nothing here touches the host's trust store.
 """

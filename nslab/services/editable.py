@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from typing import Any
 
-from nslab import model as m
 from nslab.errors import ScenarioError
+from nslab.scenario import model as m
 
 HEADER = """\
 # Settings of service {name} ({kind}) on node {node}, lab {lab}.
@@ -42,6 +43,17 @@ def _dumper() -> type:
     return Dumper
 
 
+def jsonable(value: Any) -> Any:
+    """Settings as plain YAML/JSON values (addresses and networks become text)."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
 def path_of(directory: str, name: str) -> str:
     return os.path.join(directory, "services", f"{name}.yaml")
 
@@ -50,13 +62,11 @@ def write_initial(lab: str, directory: str, service: m.Service) -> str:
     """Write the settings file once; a learner's edits survive restarts and `nslab check`."""
     import yaml
 
-    from nslab.services.supervisor import _jsonable
-
     path = path_of(directory, service.name)
     if os.path.exists(path):
         return path
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    params = {k: v for k, v in _jsonable(dict(service.params)).items() if v is not None}
+    params = {k: v for k, v in jsonable(dict(service.params)).items() if v is not None}
     text = HEADER.format(name=service.name, kind=service.kind, node=service.node, lab=lab)
     text += yaml.dump(params, Dumper=_dumper(), sort_keys=False, default_flow_style=False, allow_unicode=True)
     tmp = path + ".tmp"
@@ -78,9 +88,9 @@ def effective(directory: str, scenario: m.Scenario, service: m.Service) -> m.Ser
 
 
 def _parse(text: str, path: str, scenario: m.Scenario, service: m.Service) -> m.Service:
-    from nslab.schema import INVALID, Ctx, Struct, TooLarge
+    from nslab.scenario.schema import INVALID, Ctx, Struct, TooLarge
+    from nslab.scenario.yamlsrc import YMap, parse_text
     from nslab.services.kinds import SERVICES
-    from nslab.yamlsrc import YMap, parse_text
 
     spec = SERVICES.get(service.kind)
     root, problems = parse_text(text, path)

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from nslab.errors import Loc
-from nslab.kinds import KindSpec, Registry
-from nslab.schema import Enum, Field, Int, IPAddr, ListOf, MapOf, Str, Struct, Text
+from nslab.scenario.kinds import SERVICES as SERVICES
+from nslab.scenario.kinds import KindSpec
+from nslab.scenario.schema import Enum, Field, Int, IPAddr, ListOf, MapOf, Str, Struct, Text
 from nslab.services import refs
-
-SERVICES = Registry("service")
 
 
 class LocatedDict(dict[str, Any]):

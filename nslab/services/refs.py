@@ -12,12 +12,12 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from nslab import model as m
 from nslab.errors import Loc
+from nslab.scenario import model as m
 from nslab.services import names
 
 if TYPE_CHECKING:
-    from nslab.semantic import Report
+    from nslab.scenario.semantic import Report
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "dns": 53, "resolver": 53}
 PROTOCOLS = {

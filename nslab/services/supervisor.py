@@ -24,12 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nslab import etcfiles
-from nslab import model as m
+from nslab.engine import etcfiles
+from nslab.engine.journal import Journal
+from nslab.engine.plan import BuildPlan
 from nslab.errors import KernelError
-from nslab.journal import Journal
 from nslab.kernel import libc, netns, procs
-from nslab.plan import BuildPlan
+from nslab.scenario import model as m
+from nslab.services import editable
 
 READY_TIMEOUT = 15.0
 
@@ -61,7 +62,7 @@ def config_for(
         "node": service.node,
         "netns": netns_name,
         "addresses": [str(a.ip) for _, a in node.addresses()] if node is not None else [],
-        "params": _jsonable(dict(service.params)),
+        "params": editable.jsonable(dict(service.params)),
         "state_dir": directory,
     }
     if service.kind == "resolver" and scenario is not None:
@@ -71,16 +72,6 @@ def config_for(
             {str(z) for s in scenario.services if s.kind == "dns" for z in (s.params.get("zones") or {})}
         )
     return config
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
 
 
 def _python() -> tuple[list[str], dict[str, str]]:
@@ -227,8 +218,6 @@ def start_services(
 ) -> None:
     """Start every autostart service of the scenario in parallel and wait for all of them."""
     prepare_tls(lab, scenario, {p.name: p.netns for p in bplan.nodes}, journal, directory)
-    from nslab.services import editable
-
     for service in scenario.services:  # also the stopped ones: a learner may fix, then start them
         editable.write_initial(lab, directory, service)
     started: list[Started] = []

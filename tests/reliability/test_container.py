@@ -1,7 +1,7 @@
 """The root suite inside what a privileged container gives CI: fresh mount, network and pid
 namespaces, a /run of its own (so its own /run/netns and /run/nslab) and its own /etc/netns.
 
-The inner run is tests/root/test_engine.py, tests/root/test_crash.py and a third of this
+The inner run is tests/root/engine/test_engine.py, tests/root/engine/test_crash.py and a third of this
 suite's kill points. Propagation: unshare makes every mount private in the new mount
 namespace, so nslab's own `mount --make-shared /run/netns` (what `ip netns add` does too)
 only shares inside the container; the host must never see one of its namespaces, /etc/netns
@@ -27,8 +27,8 @@ from tests.reliability.conftest import Figures, quick
 
 INNER_TAG = "rectr"  # every name the inner run makes starts with it
 INNER_TESTS = [
-    "tests/root/test_engine.py",
-    "tests/root/test_crash.py",
+    "tests/root/engine/test_engine.py",
+    "tests/root/engine/test_crash.py",
     "tests/reliability/test_crash_points.py",
 ]
 

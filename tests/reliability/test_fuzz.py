@@ -1,7 +1,7 @@
 """Bad input, generated: a clean error with file:line:col and exit 2, or a valid scenario.
 
 Never a traceback, never a hang, never a kernel object. Most cases run in-process through
-nslab.loader (about a millisecond each), including what `nslab up` does with a valid
+nslab.scenario.loader (about a millisecond each), including what `nslab up` does with a valid
 scenario before it touches the kernel (faults, plan). A smaller number goes through the
 CLI: `nslab validate`, and as root `nslab up`, after which nothing of the lab may exist
 unless it was valid and built (then `nslab down` must remove it all).
@@ -223,9 +223,10 @@ def _thread_netns() -> int:
 def load_cleanly(text: str) -> str:
     """Load like `nslab up` does before any kernel work: 'valid' or 'rejected'. Anything else
     (another exception, a slow load, a thread that changed namespace) fails the test."""
-    from nslab import loader, plan
+    from nslab.engine import plan
     from nslab.errors import ScenarioError
     from nslab.faults.apply import apply_faults
+    from nslab.scenario import loader
 
     before = _thread_netns()
     started = time.monotonic()
@@ -274,8 +275,8 @@ def test_textual_mutations(text: str, figures: Figures) -> None:
     data=st.binary(max_size=3000) | st.text(max_size=1500).map(lambda s: s.encode("utf-8", "surrogatepass"))
 )
 def test_random_bytes(data: bytes, figures: Figures, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from nslab import loader
     from nslab.errors import ScenarioError
+    from nslab.scenario import loader
 
     path = tmp_path_factory.mktemp("bytes", numbered=True) / FILENAME
     path.write_bytes(data)
@@ -328,8 +329,8 @@ def test_alias_bombs(width: int, depth: int, where: str, figures: Figures) -> No
 )
 def test_huge_files(kind: str, figures: Figures, tmp_path: Path) -> None:
     """Around the 2 MiB limit: refused with a message, or handled within the time bound."""
-    from nslab import loader
     from nslab.errors import ScenarioError
+    from nslab.scenario import loader
 
     limit = 2 * 1024 * 1024
     base = "metadata: {name: huge, title: h}\nnodes:\n  h1: {}\n"

@@ -71,7 +71,7 @@ def _cli_cycle(
 
 
 def test_every_shipped_scenario_leaves_the_root_namespace_alone(figures: Figures) -> None:
-    from nslab import lab as library
+    from nslab.labs import lifecycle as library
 
     shipped = h.shipped_scenarios()
     assert shipped, "no scenario is shipped"

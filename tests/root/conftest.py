@@ -30,9 +30,9 @@ def no_leaks() -> Iterator[None]:
 def _remove_leftovers(leaks: dict[str, list[object]]) -> None:
     """After reporting a leak, remove it, so one failing test does not poison the next ones
     (or the machine): labs by their journal or marker, placeholders left by a kill."""
-    from nslab import teardown
+    from nslab.engine import teardown
+    from nslab.engine.naming import parse_marker
     from nslab.kernel import netns
-    from nslab.naming import parse_marker
 
     for lab in leaks.get("state", []):
         teardown.down(str(lab))

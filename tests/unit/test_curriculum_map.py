@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nslab import loader
-from nslab import model as m
+from nslab.scenario import loader
+from nslab.scenario import model as m
 from tests.conftest import SCENARIOS
 
 SECTIONS = {str(n) for n in range(1, 12)}  # the course's sections 1..11

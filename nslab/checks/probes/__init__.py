@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 if TYPE_CHECKING:
     from nslab.checks.context import ProbeContext
     from nslab.checks.observation import Observation
-    from nslab.model import Check
+    from nslab.scenario.model import Check
 
     Probe = Callable[[ProbeContext, Check], Observation]
 

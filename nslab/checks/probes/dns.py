@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nslab import model as m
 from nslab.checks.context import ProbeContext
 from nslab.checks.observation import Observation, error
 from nslab.checks.probes.dnsclient import Answer, ask
 from nslab.checks.probes.resolve import IPAddress, literal, resolv_conf
+from nslab.scenario import model as m
 
 
 def servers_for(ctx: ProbeContext, check: m.Check) -> list[IPAddress]:

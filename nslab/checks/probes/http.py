@@ -17,11 +17,11 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from nslab import model as m
 from nslab.checks.context import ProbeContext
 from nslab.checks.observation import UNRESOLVED, Observation, error
 from nslab.checks.probes.netio import Failure, connect_tcp
 from nslab.checks.probes.resolve import Unresolved, literal, resolve
+from nslab.scenario import model as m
 
 BAD = "bad-response"  # something answered, but not with HTTP
 KEEP = 1 << 20  # body bytes searched for `contains`

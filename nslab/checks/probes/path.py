@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nslab import model as m
 from nslab.checks.context import ProbeContext
 from nslab.checks.observation import UNRESOLVED, Observation
 from nslab.checks.probes import icmp
 from nslab.checks.probes.netio import local_failure
 from nslab.checks.probes.resolve import Unresolved, resolve
+from nslab.scenario import model as m
 
 
 def probe(ctx: ProbeContext, check: m.Check) -> Observation:

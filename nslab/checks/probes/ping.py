@@ -11,13 +11,13 @@ import errno
 import socket
 import time
 
-from nslab import model as m
 from nslab.checks.context import ProbeContext
 from nslab.checks.observation import UNRESOLVED, Observation
 from nslab.checks.probes import icmp
 from nslab.checks.probes.kstate import silence_reason
 from nslab.checks.probes.netio import local_failure
 from nslab.checks.probes.resolve import Unresolved, resolve
+from nslab.scenario import model as m
 
 SENDS = 3
 IP_MTU = 14

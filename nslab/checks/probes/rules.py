@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 
-from nslab.icmptypes import ICMP_TYPES
+from nslab.kernel.icmptypes import ICMP_TYPES
 
 _ALIASES = {
     "--protocol": "-p",

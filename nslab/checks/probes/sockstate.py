@@ -26,11 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from nslab import model as m
 from nslab.checks.context import ProbeContext
 from nslab.checks.observation import Observation
 from nslab.checks.probes import sockets
 from nslab.kernel import netns
+from nslab.scenario import model as m
 
 # ss's state names (as `ss state NAME` takes them) -> the kernel's TCP state numbers.
 STATES: dict[str, int] = {

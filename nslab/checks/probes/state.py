@@ -10,11 +10,11 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from nslab import model as m
 from nslab.checks.context import ProbeContext
 from nslab.checks.observation import Observation, error
 from nslab.checks.probes import kstate, rules, sockets
 from nslab.kernel import netns, rtnl, sysctl
+from nslab.scenario import model as m
 
 IFF_LOWER_UP = 0x10000  # the link has carrier (its peer is up)
 

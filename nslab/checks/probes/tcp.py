@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 
-from nslab import model as m
 from nslab.checks.context import ProbeContext
 from nslab.checks.observation import UNRESOLVED, Observation
 from nslab.checks.probes.netio import Failure, connect_tcp
 from nslab.checks.probes.resolve import Unresolved, resolve
+from nslab.scenario import model as m
 
 
 def probe(ctx: ProbeContext, check: m.Check) -> Observation:

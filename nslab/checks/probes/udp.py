@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from nslab import model as m
 from nslab.checks.context import ProbeContext
 from nslab.checks.observation import UNRESOLVED, Observation
 from nslab.checks.probes.netio import Failure, udp_exchange
 from nslab.checks.probes.resolve import Unresolved, resolve
+from nslab.scenario import model as m
 
 SHOWN = 60  # characters of the reply kept in the evidence
 

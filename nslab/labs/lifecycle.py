@@ -1,0 +1,131 @@
+"""Lab lifecycle as a library: what the CLI verbs call (and what tests call directly)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nslab.engine import state
+from nslab.engine.naming import check_lab_name
+from nslab.errors import KernelError, LabStateError
+
+if TYPE_CHECKING:
+    # Imported lazily at run time: `nslab down` and `status` must not pay for YAML and validation.
+    from nslab.engine.teardown import TeardownReport
+    from nslab.scenario import model as m
+
+
+@dataclass
+class UpResult:
+    lab: str
+    scenario: m.Scenario
+    healthy: bool
+    seconds: float
+    phases: dict[str, float]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "lab": self.lab,
+            "scenario": self.scenario.name,
+            "healthy": self.healthy,
+            "nodes": {name: f"{self.lab}-{name}" for name in self.scenario.nodes},
+            "params": dict(self.scenario.chosen),
+            "seconds": round(self.seconds, 4),
+            "phases": {k: round(v, 4) for k, v in self.phases.items()},
+        }
+
+    def describe(self) -> str:
+        s = self.scenario
+        state_word = "healthy" if self.healthy else "ready to debug"
+        first = next((n.name for n in s.nodes.values() if n.kind != "switch"), None)
+        lab_arg = "" if self.lab == s.name else f" --lab {self.lab}"
+        steps = [(f"nslab show {s.name}", "read the briefing")]
+        if first is not None:
+            steps.append((f"nslab shell{lab_arg} {first}", f"a shell inside {first}"))
+        steps += [(f"nslab check{lab_arg}", "grade your fix"), (f"nslab down {self.lab}", "remove the lab")]
+        width = max(len(cmd) for cmd, _ in steps) + 3
+        lines = [
+            f"lab {self.lab} is up ({state_word}): {len(s.nodes)} nodes, {len(s.links)} links, "
+            f"{len(s.services)} services, built in {self.seconds * 1000:.0f} ms"
+        ]
+        lines += [f"  sudo {cmd:<{width}}{what}" for cmd, what in steps]
+        return "\n".join(lines)
+
+
+def load_for_build(
+    name_or_path: str, seed: str | None = None, params: dict[str, Any] | None = None, healthy: bool = False
+) -> tuple[m.Scenario, str]:
+    """Load a scenario and apply its faults (unless healthy). Returns (scenario, source text)."""
+    from nslab.scenario import catalog, loader
+
+    path = catalog.resolve(name_or_path)
+    text = path.read_text()
+    scenario = loader.load_text(text, str(path), seed=seed, overrides=params)
+    if not healthy:
+        from nslab.faults.apply import apply_faults
+
+        scenario = apply_faults(scenario)
+    return scenario, text
+
+
+def up(
+    name_or_path: str,
+    prefix: str | None = None,
+    replace: bool = False,
+    healthy: bool = False,
+    seed: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> UpResult:
+    from nslab.engine.build import Builder
+    from nslab.services.supervisor import start_services
+
+    scenario, text = load_for_build(name_or_path, seed, params, healthy)
+    lab = check_lab_name(prefix or scenario.name)
+    if replace and os.path.isdir(state.lab_dir(lab)):
+        report = down_one(lab)
+        if report.problems:
+            raise KernelError(f"could not tear down the old lab {lab}: " + "; ".join(report.problems))
+    result = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services).run()
+    return UpResult(lab, scenario, healthy, result.seconds, result.phases)
+
+
+def down_one(lab: str) -> TeardownReport:
+    from nslab.engine.teardown import down
+
+    check_lab_name(lab)
+    return down(lab)
+
+
+def down(lab: str | None, everything: bool = False, only: str = "") -> list[TeardownReport]:
+    from nslab.engine.teardown import sweep
+
+    if everything:
+        return sweep(only)
+    if lab is None:
+        running = state.labs()
+        if len(running) != 1:
+            if not running:
+                raise LabStateError("no lab is up", "nothing to do; 'nslab cleanup' also sweeps leftovers")
+            raise LabStateError(f"{len(running)} labs are up: {', '.join(running)}", "name one, or use --all")
+        lab = running[0]
+    report = down_one(lab)
+    if not report.found and not report.namespaces:
+        raise LabStateError(f"lab {lab!r} is not up", "'nslab status' lists the labs that are up")
+    return [report]
+
+
+def load_running(lab: str) -> tuple[state.Meta, m.Scenario]:
+    """The scenario a running lab was built from, from the lab's private copy."""
+    from nslab.scenario import loader
+
+    meta = state.require_meta(lab)
+    copy = os.path.join(state.lab_dir(lab), "scenario.yaml")
+    with open(copy) as handle:
+        text = handle.read()
+    scenario = loader.load_text(text, meta.source, seed=meta.seed, overrides=meta.params)
+    if not meta.healthy:
+        from nslab.faults.apply import apply_faults
+
+        scenario = apply_faults(scenario)
+    return meta, scenario

@@ -1,0 +1,12 @@
+"""Where the plug-ins meet the core: importing a kind module adds its kinds to the registries
+in nslab.scenario.kinds. The scenario layer never imports its plug-ins back; whoever reads a
+scenario (the CLI, a test, a library caller) calls load() once first."""
+
+from __future__ import annotations
+
+
+def load() -> None:
+    """Register every check, fault and service kind (idempotent: imports run once)."""
+    import nslab.checks.kinds
+    import nslab.faults.kinds
+    import nslab.services.kinds  # noqa: F401

@@ -1,0 +1,81 @@
+"""Finding scenarios: by file path, or by name in the scenario directories."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from nslab.errors import ScenarioError, UsageError
+from nslab.scenario.schema import did_you_mean
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def scenario_dirs() -> list[Path]:
+    """$NSLAB_SCENARIOS (':'-separated), then the scenarios/ shipped beside the package."""
+    dirs = [Path(p) for p in os.environ.get("NSLAB_SCENARIOS", "").split(":") if p]
+    dirs.append(Path(__file__).resolve().parents[2] / "scenarios")
+    seen: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d not in seen:
+            seen.append(d)
+    return seen
+
+
+def scenario_files() -> dict[str, Path]:
+    """File stem -> path; earlier directories win."""
+    found: dict[str, Path] = {}
+    for directory in scenario_dirs():
+        for path in sorted(directory.iterdir()):
+            if path.suffix in SUFFIXES and path.stem not in found:
+                found[path.stem] = path
+    return found
+
+
+def resolve(name_or_path: str) -> Path:
+    """A path to an existing file, or the name of a shipped scenario."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in SUFFIXES or os.sep in name_or_path:
+        if candidate.is_file():
+            return candidate
+        raise UsageError(f"no scenario file {name_or_path}", "check the path, or run 'nslab list' for names")
+    files = scenario_files()
+    if name_or_path in files:
+        return files[name_or_path]
+    hint = did_you_mean(name_or_path, tuple(files)) or "run 'nslab list' to see the scenarios"
+    raise UsageError(f"no scenario named {name_or_path!r}", hint)
+
+
+@dataclass
+class Entry:
+    path: Path
+    name: str
+    title: str
+    section: str
+    level: str
+    minutes: int
+    error: str | None = None
+
+
+def entries() -> list[Entry]:
+    """Every scenario with its metadata, in course order (section, then name)."""
+    from nslab.scenario.loader import load
+
+    out: list[Entry] = []
+    for stem, path in scenario_files().items():
+        try:
+            scenario = load(str(path))
+        except ScenarioError as exc:
+            out.append(Entry(path, stem, "", "", "", 0, error=exc.diagnostics[0].render()))
+            continue
+        md = scenario.metadata
+        out.append(Entry(path, md.name, md.title, md.section, md.level, md.minutes))
+    return sorted(out, key=lambda e: (_section_key(e.section), e.name))
+
+
+def _section_key(section: str) -> tuple[int, str]:
+    """Course order by the first section a lab serves ("8, 11" sorts with section 8)."""
+    match = re.match(r"\s*(\d+)", section)
+    return (int(match.group(1)), section) if match else (999, section)

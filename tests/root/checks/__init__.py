@@ -1,0 +1,1 @@
+"""Root tests of nslab.checks against the real kernel."""

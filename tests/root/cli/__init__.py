@@ -1,0 +1,1 @@
+"""Root tests of nslab.cli against the real kernel."""

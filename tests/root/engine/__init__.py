@@ -1,0 +1,1 @@
+"""Root tests of nslab.engine against the real kernel."""

@@ -1,0 +1,1 @@
+"""Root tests of nslab.faults against the real kernel."""

@@ -1,0 +1,1 @@
+"""Root tests of nslab.grading against the real kernel."""

@@ -1,0 +1,1 @@
+"""Root tests of nslab.services against the real kernel."""
