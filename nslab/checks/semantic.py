@@ -129,3 +129,38 @@ def iptables(scenario: m.Scenario, check: Any, report: Report) -> None:
             f"check {check.name!r}: an iptables check needs 'match' (a rule), 'policy', or both",
             "e.g. match: '-p tcp --dport 22 -j DROP', or policy: DROP",
         )
+    _iptables_chain(scenario, check, report)
+
+
+def _iptables_chain(scenario: m.Scenario, check: Any, report: Report) -> None:
+    """The chain must exist once the scenario's firewall is loaded: a misspelt chain would make
+    `expect: absent` pass without looking at a single rule."""
+    from nslab.scenario.firewall import BUILTIN_CHAINS, chains_of
+
+    node = _node(scenario, check)
+    table = str(check.params.get("table") or "filter")
+    chain = str(check.params.get("chain") or "")
+    if node is None or not chain:
+        return
+    text = node.firewall.tables().get(table, "") if node.firewall is not None else ""
+    known = chains_of(table, text)
+    builtin = BUILTIN_CHAINS.get(table, ())
+    if chain not in known:
+        elsewhere = [t for t, names in BUILTIN_CHAINS.items() if chain in names and t != table]
+        hint = did_you_mean(chain, tuple(sorted(known))) or (
+            f"{chain} is a chain of the {' and '.join(elsewhere)} table{'s' * (len(elsewhere) > 1)}:"
+            f" add 'table: {elsewhere[0]}'"
+            if elsewhere
+            else f"chains of {table} on {node.name}: {', '.join(sorted(known))}"
+        )
+        report.error(
+            check.at("chain"),
+            f"check {check.name!r}: node {node.name!r} has no chain {chain!r} in table {table!r}",
+            hint,
+        )
+    elif check.params.get("policy") and chain not in builtin:
+        report.error(
+            check.at("policy"),
+            f"check {check.name!r}: only built-in chains have a policy; {chain!r} is a user chain",
+            f"built-in chains of {table}: {', '.join(builtin)}",
+        )

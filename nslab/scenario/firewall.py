@@ -179,6 +179,16 @@ def _declared_chains(
     return chains
 
 
+def chains_of(table: str, text: str) -> set[str]:
+    """The chains a table holds once this text is loaded: its built-in chains and every -N."""
+    chains = set(BUILTIN_CHAINS.get(table, ()))
+    for _, line in _lines(text):
+        tokens = line.split()
+        if len(tokens) == 2 and tokens[0] in _NEW:
+            chains.add(tokens[1])
+    return chains
+
+
 class _Line:
     """One rule line being linted: its words and where each one sits in the raw text."""
 
