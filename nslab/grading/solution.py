@@ -6,9 +6,13 @@ Steps run through `ip netns exec`, exactly like `nslab exec`, so they see the no
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from nslab.engine.naming import netns_name
@@ -34,8 +38,33 @@ def describe(scenario: m.Scenario) -> list[str]:
     return [f"[{step.node}] {step.run}" for step in scenario.active_solution()]
 
 
+@contextlib.contextmanager
+def this_nslab() -> Iterator[dict[str, str]]:
+    """Environment under which `nslab` in a step is this very installation (this interpreter,
+    this package), not whichever nslab comes first on PATH: a selftest of a checkout must
+    not run an older installed copy's verbs."""
+    import nslab
+
+    package_home = os.path.dirname(os.path.dirname(os.path.abspath(nslab.__file__)))
+    with tempfile.TemporaryDirectory(prefix="nslab-solution-") as bindir:
+        shim = os.path.join(bindir, "nslab")
+        fd = os.open(shim, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o700)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f'#!/bin/sh\nexec "{sys.executable}" -m nslab "$@"\n')
+        path = os.environ.get("PYTHONPATH", "")
+        yield {
+            "PATH": f"{bindir}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}",
+            "PYTHONPATH": f"{package_home}:{path}" if path else package_home,
+        }
+
+
 def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:
     """Run every step; stop at the first that fails and raise with its output."""
+    with this_nslab() as nslab_env:
+        return _apply(lab, scenario, nslab_env)
+
+
+def _apply(lab: str, scenario: m.Scenario, nslab_env: dict[str, str]) -> list[StepResult]:
     ip = shutil.which("ip")
     if ip is None:
         raise EnvironmentProblem("the 'ip' command is missing", "apt-get install iproute2")
@@ -43,7 +72,7 @@ def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:
     for number, step in enumerate(scenario.active_solution(), start=1):
         argv = [ip, "netns", "exec", netns_name(lab, step.node), "sh", "-c", step.run]
         # Steps may call nslab itself (e.g. 'nslab service restart web'): say which lab.
-        env = {**os.environ, "NSLAB_LAB": lab, "NSLAB_NODE": step.node}
+        env = {**os.environ, **nslab_env, "NSLAB_LAB": lab, "NSLAB_NODE": step.node}
         try:
             proc = subprocess.run(
                 argv,

@@ -101,3 +101,32 @@ def test_unwritable_home_does_not_break_grading(monkeypatch: pytest.MonkeyPatch)
     entry = progress.record_check("two-hosts", 0.0, True, 8, 8)
     assert entry["solved"]  # reported for this run, just not stored
     assert progress.load_all() == {}
+
+
+def test_solution_steps_call_this_nslab_not_the_first_on_path(
+    prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that runs `nslab ...` gets the installation running the selftest, even when
+    another nslab comes first on PATH."""
+    from nslab.grading import solution
+    from nslab.scenario import loader
+
+    decoy = tmp_path / "bin"
+    decoy.mkdir()
+    (decoy / "nslab").write_text("#!/bin/sh\necho decoy nslab >&2\nexit 97\n")
+    (decoy / "nslab").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{decoy}:{os.environ['PATH']}")
+    scenario_file = tmp_path / "step.yaml"
+    scenario_file.write_text(
+        "metadata: {name: step, title: a step that calls nslab}\n"
+        "nodes:\n  a: {interfaces: {eth0: {addresses: [10.61.0.1/24]}}}\n"
+        "  b: {interfaces: {eth0: {addresses: [10.61.0.2/24]}}}\n"
+        "links: [[a:eth0, b:eth0]]\n"
+        "solution:\n  - {node: a, run: 'nslab --version'}\n"
+    )
+    lab.up(str(scenario_file), prefix=prefix)
+    try:
+        results = solution.apply(prefix, loader.load(str(scenario_file)))
+    finally:
+        lab.down_one(prefix)
+    assert results[0].returncode == 0 and "nslab" in results[0].output and "decoy" not in results[0].output
