@@ -359,3 +359,36 @@ def test_probes_over_ipv6(prefix: str) -> None:
     assert got["ping6-no-route"].explanation.endswith("r1 has no route to 2001:db8::1")
     assert got["tcp6-refused"].explanation.endswith("refused: RST from fd00:2::10")
     assert [h["node"] for h in got["path6"].evidence["hops"]] == ["r1", "server"]
+
+
+FAR = """\
+metadata: {name: far, title: a router with no route onward}
+nodes:
+  a:
+    interfaces: {eth0: {addresses: [10.62.1.10/24]}}
+    routes: [{to: default, via: 10.62.1.1}]
+  r:
+    kind: router
+    interfaces: {eth0: {addresses: [10.62.1.1/24]}}
+links: [[a:eth0, r:eth0]]
+checks:
+  - {name: far, kind: ping, from: a, to: 10.62.9.9, within: 4, timeout: 0.5}
+"""
+
+
+def test_a_retry_window_reports_the_icmp_error_not_the_rate_limited_silence(
+    prefix: str, tmp_path: Path
+) -> None:
+    """The router answers "net unreachable" to the first few attempts, then the kernel's own
+    rate limit makes it fall silent: the report must still say what ping shows."""
+    scenario_file = tmp_path / "far.yaml"
+    scenario_file.write_text(FAR)
+    lab.up(str(scenario_file), prefix=prefix)
+    try:
+        graded = check_lab(prefix)
+    finally:
+        lab.down_one(prefix)
+    (result,) = graded.report.results
+    assert not result.passed
+    assert result.outcome == "unreachable", result.explanation
+    assert "attempts:" in result.explanation and "timeout" in result.explanation, result.explanation
