@@ -81,7 +81,10 @@ def _once(lab_name: str, as_json: bool, junit: str | None, clear: bool, first: b
             took = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
             click.echo(f"solved in {took}, {entry.get('hints_used', 0)} hints used")
         if graded.scenario.explanation:
-            click.echo("\nWhat was wrong:\n" + graded.scenario.explanation.rstrip())
+            from nslab.cli import prose
+
+            click.echo("\nWhat was wrong:")
+            prose.echo(graded.scenario.explanation)
     elif not report.passed and graded.scenario.hints:
         click.echo("stuck? 'nslab hint' shows the next hint")
     return report.passed

@@ -22,4 +22,9 @@ def reset_command(lab: str | None) -> None:
 
     need_root("nslab reset")
     result = reset(resolve_lab(lab))
+    start = (
+        "healthy, as it was built" if result.healthy else "broken again, with the same fault as at the start"
+    )
+    click.echo(f"lab {result.lab} is back at its starting point: {start}; your changes are gone,")
+    click.echo("your progress (hints, attempts, time) is kept.")
     click.echo(result.describe())

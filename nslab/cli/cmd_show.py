@@ -24,7 +24,10 @@ def show_command(scenario: str) -> None:
     section = f"section {md.section}, " if md.section else ""
     click.echo(f"{md.title}  ({md.name}: {section}{md.level}, about {md.minutes} min)\n")
     if md.briefing:
-        click.echo(md.briefing.rstrip() + "\n")
+        from nslab.cli import prose
+
+        prose.echo(md.briefing)
+        click.echo()
     click.echo("Topology:")
     click.echo("\n".join("  " + line for line in topology.ascii_drawing(loaded).splitlines()))
     # Objectives of the default variant only (a seed may switch checks with when:). Goals

@@ -40,7 +40,10 @@ def solution_command(lab: str | None, apply_it: bool) -> None:
         for line in solution.describe(scenario):
             click.echo(f"  {line}")
         if scenario.explanation:
-            click.echo("\nWhy:\n" + scenario.explanation.rstrip())
+            from nslab.cli import prose
+
+            click.echo("\nWhy:")
+            prose.echo(scenario.explanation)
         return
     for step in solution.apply(lab_name, scenario):
         click.echo(f"  [{step.node}] {step.run}" + (f"\n      {step.output}" if step.output else ""))

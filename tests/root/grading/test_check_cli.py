@@ -67,6 +67,7 @@ def test_broken_then_fixed_then_reset(prefix: str, progress_file: Path, tmp_path
 
         reset = nslab("reset", "--lab", prefix)
         assert reset.returncode == 0, reset.stderr
+        assert "back at its starting point: broken again" in reset.stdout, reset.stdout
         assert nslab("check", "--lab", prefix).returncode == 1  # broken again, same fault
         assert state.read_meta(prefix) is not None and not state.read_meta(prefix).healthy  # type: ignore[union-attr]
     finally:
