@@ -27,11 +27,16 @@ def check_lab(lab: str) -> Graded:
 
 def check_scenario(lab: str, scenario: m.Scenario, healthy_build: bool) -> Report:
     """Probe `scenario`'s active checks in the running lab `lab` (already loaded by the caller)."""
-    from nslab.grading.runner import owners_of, run_checks
+    from nslab.grading.runner import forget_learned_paths, owners_of, run_checks
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    runs = run_checks(lab, scenario.active_checks(), owners_of(scenario))
+    nodes = [name for name, node in scenario.nodes.items() if node.kind != "switch"]
+    forget_learned_paths(lab, nodes)
+    try:
+        runs = run_checks(lab, scenario.active_checks(), owners_of(scenario))
+    finally:
+        forget_learned_paths(lab, nodes)
     return grade(
         runs,
         lab=lab,

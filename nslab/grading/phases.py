@@ -1,7 +1,8 @@
 """What each selftest phase demands of a grading report. Pure, so it is tested without root.
 
 healthy  (built without faults): every check passes.
-broken   (faults applied): every goal fails (the fault really breaks it) and every guard passes.
+broken   (faults applied): every goal fails (the fault really breaks it) and every guard passes,
+         and still so when graded a second time (no goal flips: probes must not heal a lab).
 solution (broken, then the reference fix): every check passes.
 """
 
@@ -34,6 +35,19 @@ def problems(report: Report, phase: str) -> list[str]:
         elif not r.passed:
             found.append(f"{r.role} {r.name} fails: {r.explanation}")
     return found
+
+
+def flips(first: Report, again: Report) -> list[str]:
+    """Goals that failed in the broken lab and then passed when graded again, untouched: the
+    first grading's own traffic changed the lab, so a learner could be told "solved" for
+    running `nslab check` twice."""
+    before = {r.name: r for r in first.results}
+    return [
+        f"goal {r.name} failed in the broken lab, then passed when graded again with nothing fixed"
+        f" (the checks' own traffic healed the lab): {r.explanation}"
+        for r in again.results
+        if r.role == "goal" and r.passed and r.name in before and not before[r.name].passed
+    ]
 
 
 def when_params(scenario: m.Scenario) -> list[str]:

@@ -37,6 +37,38 @@ def netns_name(lab: str, node: str) -> str:
     return f"{lab}-{node}"
 
 
+# Writing here drops the namespace's routing cache, PMTU exceptions and redirects included
+# (what `ip route flush cache` does); /proc/sys/net follows the writing thread's namespace.
+ROUTE_CACHE_FLUSH = ("/proc/sys/net/ipv4/route/flush", "/proc/sys/net/ipv6/route/flush")
+
+
+def forget_learned_paths(lab: str, nodes: Sequence[str]) -> None:
+    """Make every node forget what traffic taught it about paths, before and after grading.
+
+    A probe's large transfer, or a learner's `ping -M do`, that draws a frag-needed caches a
+    smaller path MTU, after which TCP advertises a smaller MSS and an MTU black hole seems
+    healed (kernel-gotchas 16). A grade must reflect the lab's configuration, and a check must
+    not leave the lab behaving differently for the learner's next command.
+    """
+
+    def flush() -> None:
+        for path in ROUTE_CACHE_FLUSH:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+            except FileNotFoundError:  # IPv6 disabled in this namespace
+                continue
+            try:
+                os.write(fd, b"1")
+            finally:
+                os.close(fd)
+
+    for node in nodes:
+        try:
+            netns.run_in(netns_name(lab, node), flush)
+        except OSError:  # a node whose namespace is gone: its checks report it
+            log.debug("could not flush the route cache of %s", node, exc_info=True)
+
+
 def owners_of(scenario: m.Scenario) -> dict[str, str]:
     """Address -> node name, so that reports can say 'r1 (10.0.1.1)'."""
     return {str(a.ip): node.name for node in scenario.nodes.values() for _, a in node.addresses()}

@@ -3,7 +3,8 @@ and teardown leaves nothing.
 
 Per variant (one per combination of the values of parameters used in `when:`):
   healthy   build without faults, grade: every check passes; tear down
-  broken    build with faults, grade: every goal fails, every guard passes
+  broken    build with faults, grade: every goal fails, every guard passes; grade again,
+            after every probe of the first grading has run: the same, and no goal flips
   solution  apply the reference fix in that broken lab, grade: every check passes
   teardown  tear down: no problem reported, and no namespace, /etc/netns dir, state dir or
             lab process left behind (each phase's lab is checked)
@@ -130,6 +131,17 @@ def _in_lab(
         phase.problems.append(f"could not build the lab: {exc.message}")
 
 
+def _regrade(broken: Phase, lab_name: str, built: _Lab) -> None:
+    """Grade the broken lab a second time: the first grading's probes must not have healed it."""
+    first = broken.report
+    again = Phase("broken")
+    _graded(again, lab_name, built.scenario, False)
+    broken.seconds += again.seconds
+    broken.problems += [f"graded again: {p}" for p in again.problems if p not in broken.problems]
+    if first is not None and again.report is not None:
+        broken.problems += phases.flips(first, again.report)
+
+
 def _fix(broken: Phase, fixed: Phase, lab_name: str, built: _Lab) -> None:
     from nslab.grading import solution
 
@@ -153,7 +165,12 @@ def run_variant(path: str, scenario: m.Scenario, params: dict[str, Any], lab_nam
     healthy, broken, fixed, teardown = (Phase(name) for name in phases.PHASES)
     variant = Variant(scenario.name, path, params, [healthy, broken, fixed, teardown])
     _in_lab(healthy, path, lab_name, params, teardown)
-    _in_lab(broken, path, lab_name, params, teardown, lambda built: _fix(broken, fixed, lab_name, built))
+
+    def then(built: _Lab) -> None:
+        _regrade(broken, lab_name, built)
+        _fix(broken, fixed, lab_name, built)
+
+    _in_lab(broken, path, lab_name, params, teardown, then)
     return variant
 
 

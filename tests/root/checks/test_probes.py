@@ -392,3 +392,51 @@ def test_a_retry_window_reports_the_icmp_error_not_the_rate_limited_silence(
     assert not result.passed
     assert result.outcome == "unreachable", result.explanation
     assert "attempts:" in result.explanation and "timeout" in result.explanation, result.explanation
+
+
+NARROW = """\
+metadata: {name: narrow, title: a narrower link behind a router}
+nodes:
+  a:
+    interfaces: {eth0: {addresses: [10.63.1.10/24]}}
+    routes: [{to: default, via: 10.63.1.1}]
+  r:
+    kind: router
+    interfaces:
+      eth0: {addresses: [10.63.1.1/24]}
+      eth1: {addresses: [10.63.2.1/24]}
+  b:
+    interfaces: {eth0: {addresses: [10.63.2.10/24]}}
+    routes: [{to: default, via: 10.63.2.1}]
+links:
+  - [a:eth0, r:eth0]
+  - {a: "r:eth1", b: "b:eth0", mtu: 1300}
+checks:
+  - {name: small, kind: ping, from: a, to: 10.63.2.10}
+"""
+
+
+def test_grading_forgets_path_mtus_that_traffic_taught(prefix: str, tmp_path: Path) -> None:
+    """A frag-needed (here drawn by `ping -M do`, as a learner would) caches a smaller path
+    MTU that would let an MTU black hole look fixed; `nslab check` must clear it."""
+    scenario_file = tmp_path / "narrow.yaml"
+    scenario_file.write_text(NARROW)
+    lab.up(str(scenario_file), prefix=prefix)
+    ns = f"{prefix}-a"
+
+    def cached() -> str:
+        return subprocess.run(
+            ["ip", "-n", ns, "route", "get", "10.63.2.10"], capture_output=True, text=True, check=True
+        ).stdout
+
+    try:
+        subprocess.run(
+            ["ip", "netns", "exec", ns, "ping", "-c1", "-W1", "-M", "do", "-s", "1400", "10.63.2.10"],
+            capture_output=True,
+            check=False,
+        )
+        assert "mtu 1300" in cached()
+        assert check_lab(prefix).report.passed
+        assert "mtu 1300" not in cached()
+    finally:
+        lab.down_one(prefix)

@@ -224,3 +224,12 @@ def test_valid_checks_pass_validation() -> None:
         "kind: tcp, to: localhost, port: 22, expect: refused",
     ):
         assert problems(check) == [], check
+
+
+def test_a_goal_that_heals_between_two_gradings_is_a_flip() -> None:
+    first = Report("l", "s", False, (_result("g", "goal", False), _result("h", "goal", False)))
+    again = Report("l", "s", False, (_result("g", "goal", True), _result("h", "goal", False)))
+    (flip,) = phases.flips(first, again)
+    assert flip.startswith("goal g failed in the broken lab, then passed when graded again")
+    assert phases.flips(first, first) == []
+    assert phases.flips(again, first) == []  # a goal that stops passing is not healing
