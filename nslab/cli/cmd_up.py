@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from nslab.cli.common import need_root, parse_params
+from nslab.cli.common import need_root, not_empty, parse_params
 
 
 def _sigterm(signum: int, frame: Any) -> None:
@@ -17,6 +17,7 @@ def _sigterm(signum: int, frame: Any) -> None:
 @click.argument("scenario", metavar="NAME|FILE")
 @click.option(
     "--prefix",
+    callback=not_empty,
     help="Lab name and namespace prefix (default: the scenario's name); two prefixes run one scenario twice.",
 )
 @click.option("--replace", is_flag=True, help="Tear down a lab of the same name first.")
