@@ -45,11 +45,10 @@ def up_command(
     """
     from nslab.labs import lifecycle as lab
 
+    overrides = parse_params(params)  # a bad flag is exit 2 whoever runs it
     need_root("nslab up")
     signal.signal(signal.SIGTERM, _sigterm)
-    result = lab.up(
-        scenario, prefix=prefix, replace=replace, healthy=healthy, seed=seed, params=parse_params(params)
-    )
+    result = lab.up(scenario, prefix=prefix, replace=replace, healthy=healthy, seed=seed, params=overrides)
     if as_json:
         from nslab.cli.common import echo_json
 
