@@ -142,6 +142,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
+        if isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT: not a bug
+            click.echo(f"error: no space left on device: {exc.filename or exc.strerror}", err=True)
+            click.echo("    hint: free some space (df -h), then try again", err=True)
+            sys.exit(5)
         click.echo(
             f"internal error: {type(exc).__name__}: {exc}\n"
             "    hint: run again with --debug for the traceback",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from nslab.errors import KernelError, LabStateError
 
 if TYPE_CHECKING:
     # Imported lazily at run time: `nslab down` and `status` must not pay for YAML and validation.
+    from nslab.engine.build import Builder, BuildResult
     from nslab.engine.teardown import TeardownReport
     from nslab.scenario import model as m
 
@@ -92,8 +94,38 @@ def up(
         report = down_one(lab)
         if report.problems:
             raise KernelError(f"could not tear down the old lab {lab}: " + "; ".join(report.problems))
-    result = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services).run()
+    builder = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services)
+    result = run_build(builder)
     return UpResult(lab, scenario, healthy, result.seconds, result.phases)
+
+
+def run_build(builder: Builder) -> BuildResult:
+    """Run a build (which rolls itself back on any error); a full disk becomes exit 5 naming
+    the filesystem, since the fix (free space there) is the learner's, not a bug."""
+    try:
+        return builder.run()
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        if isinstance(exc.filename, str):
+            where, what = exc.filename, exc.filename
+        else:  # a write to an open file: the journal, in the lab's state directory
+            where, what = state.STATE_ROOT, f"the lab's state in {state.STATE_ROOT}"
+        mount = mount_point(where)
+        raise KernelError(
+            f"no space left on the filesystem at {mount} (writing {what}); the build was rolled back",
+            f"free some space there (df -h {mount}), then run 'nslab up' again",
+        ) from exc
+
+
+def mount_point(path: str) -> str:
+    """The mount point of the filesystem holding `path` (or the nearest existing parent)."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
 
 
 def down_one(lab: str) -> TeardownReport:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nslab.errors import KernelError
-from nslab.labs.lifecycle import UpResult, down_one, load_copy
+from nslab.labs.lifecycle import UpResult, down_one, load_copy, run_build
 
 
 def reset(lab: str) -> UpResult:
@@ -21,7 +21,7 @@ def reset(lab: str) -> UpResult:
     report = down_one(lab)
     if report.problems:
         raise KernelError(f"could not tear down lab {lab}: " + "; ".join(report.problems), "try 'nslab down'")
-    built = Builder(
-        scenario, lab, text, healthy=meta.healthy, seed=meta.seed, start_services=start_services
-    ).run()
+    built = run_build(
+        Builder(scenario, lab, text, healthy=meta.healthy, seed=meta.seed, start_services=start_services)
+    )
     return UpResult(lab, scenario, meta.healthy, built.seconds, built.phases)
