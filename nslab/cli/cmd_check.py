@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 @click.option(
     "--interval",
     type=click.FloatRange(0.5, 600),
+    callback=lambda ctx, param, value: _a_number(value),
     default=3.0,
     show_default=True,
     help="Seconds between --watch runs.",
@@ -52,6 +54,13 @@ def check_command(lab: str | None, as_json: bool, junit: str | None, watch: bool
         time.sleep(interval)
     if not passed:
         raise SystemExit(1)
+
+
+def _a_number(value: float) -> float:
+    """FloatRange lets NaN through (every comparison with it is false); sleep(nan) then fails."""
+    if math.isnan(value):
+        raise click.BadParameter("nan is not a number of seconds; e.g. --interval 5")
+    return value
 
 
 def _once(lab_name: str, as_json: bool, junit: str | None, clear: bool, first: bool) -> bool:

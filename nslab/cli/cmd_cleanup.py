@@ -2,11 +2,18 @@ from __future__ import annotations
 
 import click
 
-from nslab.cli.common import need_root
+from nslab.cli.common import need_root, not_empty
 
 
 @click.command("cleanup")
-@click.option("--prefix", "only", default="", metavar="P", help="Only labs whose name starts with P.")
+@click.option(
+    "--prefix",
+    "only",
+    default="",
+    metavar="P",
+    callback=not_empty,
+    help="Only labs whose name starts with P.",
+)
 def cleanup_command(only: str) -> None:
     """Remove every nslab lab on this machine, even without its state files.
 

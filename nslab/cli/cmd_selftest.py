@@ -4,7 +4,7 @@ import os
 
 import click
 
-from nslab.cli.common import need_root
+from nslab.cli.common import need_root, not_empty
 
 
 @click.command("selftest")
@@ -15,7 +15,11 @@ from nslab.cli.common import need_root
     "--junit", "junit", metavar="FILE", help="Also write JUnit XML to FILE (one test case per phase)."
 )
 @click.option(
-    "--prefix", default=None, metavar="NAME", help="Lab name used while testing (default: st<pid>)."
+    "--prefix",
+    default=None,
+    metavar="NAME",
+    callback=not_empty,
+    help="Lab name used while testing (default: st<pid>).",
 )
 def selftest_command(
     scenarios: tuple[str, ...], everything: bool, as_json: bool, junit: str | None, prefix: str | None

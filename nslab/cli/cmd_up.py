@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from nslab.cli.common import need_root, parse_params
+from nslab.cli.common import need_root, not_empty, parse_params
 
 
 def _sigterm(signum: int, frame: Any) -> None:
@@ -17,6 +17,7 @@ def _sigterm(signum: int, frame: Any) -> None:
 @click.argument("scenario", metavar="NAME|FILE")
 @click.option(
     "--prefix",
+    callback=not_empty,
     help="Lab name and namespace prefix (default: the scenario's name); two prefixes run one scenario twice.",
 )
 @click.option("--replace", is_flag=True, help="Tear down a lab of the same name first.")
@@ -44,11 +45,10 @@ def up_command(
     """
     from nslab.labs import lifecycle as lab
 
+    overrides = parse_params(params)  # a bad flag is exit 2 whoever runs it
     need_root("nslab up")
     signal.signal(signal.SIGTERM, _sigterm)
-    result = lab.up(
-        scenario, prefix=prefix, replace=replace, healthy=healthy, seed=seed, params=parse_params(params)
-    )
+    result = lab.up(scenario, prefix=prefix, replace=replace, healthy=healthy, seed=seed, params=overrides)
     if as_json:
         from nslab.cli.common import echo_json
 

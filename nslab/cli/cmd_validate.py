@@ -63,11 +63,20 @@ def render_diagnostic(diag: Diagnostic, lines: list[str]) -> str:
     return "\n".join(out)
 
 
+EXCERPT_WIDTH = 160
+
+
 def excerpt(line: str, number: int, col: int) -> list[str]:
     """The source line and a caret under the offending value, like a compiler shows it."""
     shown = line.replace("\t", " ").rstrip()
     start = min(max(col - 1, 0), len(shown))
     width = 1 if line[start : start + 1] == "\t" else _token_width(shown, start)
+    if len(shown) > EXCERPT_WIDTH:  # a huge line (a 5000-digit number): show a window of it
+        left = max(start - 20, 0)
+        right = min(left + EXCERPT_WIDTH, len(shown))
+        shown = ("..." if left else "") + shown[left:right] + ("..." if right < len(shown) else "")
+        start = start - left + (3 if left else 0)
+        width = max(min(width, len(shown) - start - (3 if right < len(line) else 0)), 1)
     gutter = " " * (4 + len(str(number)))
     return [f"    {number} | {shown}", f"{gutter} | {' ' * start}{'^' * width}"]
 

@@ -64,17 +64,42 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """An empty --lab or --prefix typed on the command line is an error, not "unset": `--lab ''`
+    must not quietly pick whichever lab is up, nor `cleanup --prefix ''` every lab."""
+    source = ctx.get_parameter_source(param.name or "")
+    given = source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+    if given and isinstance(value, str) and not value.strip():
+        raise click.BadParameter("is empty; give a name, or leave the option out")
+    return value
+
+
 def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """--param key=value, with YAML-style typing of the value (8080 is an int)."""
-    import yaml
+    """--param key=value, with YAML-style typing of the value (8080 is an int).
+
+    The value goes through the scenario's own YAML reader: safe (a !!python tag is refused,
+    never constructed), bounded (a 5000-digit number is refused) and every problem is a
+    usage error naming the flag (exit 2)."""
+    from nslab.errors import UsageError
+    from nslab.scenario.yamlsrc import parse_value
 
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
-        out[key] = yaml.safe_load(value) if value else ""
+            raise UsageError(f"--param {pair!r} is not KEY=VALUE", "e.g. --param port=8080")
+        if not key.strip():
+            raise UsageError(f"--param {pair!r}: the parameter name is empty", "e.g. --param port=8080")
+        parsed, problem = parse_value(value, f"--param {key}")
+        if problem is not None:
+            raise UsageError(
+                f"--param {key}: {problem.message} (at column {problem.loc.col} of the value)",
+                problem.hint or "quote a value meant as text: --param 'key=\"text\"'",
+            )
+        out[key] = parsed
     return out
 
 
-LAB_OPTION = click.option("--lab", "lab", metavar="LAB", help="Which lab (needed only when several are up).")
+LAB_OPTION = click.option(
+    "--lab", "lab", metavar="LAB", callback=not_empty, help="Which lab (needed only when several are up)."
+)

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
+import os
+import signal
 import sys
 
-import click
 
-from nslab import __version__
+def _interrupted_while_starting(signum: int, frame: object) -> None:
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(130)
+
+
+# Ctrl-C during the imports below (click, then a verb's modules: tens of ms) would print a
+# KeyboardInterrupt traceback. The `nslab` console script imports this module first, so the
+# handler goes in before anything heavy; main() puts Python's own handler back, and from then
+# on Ctrl-C is a KeyboardInterrupt that rolls a build back. Only for the console script
+# (`python -m nslab` does the same in nslab/__main__.py): a program importing the library
+# keeps its own Ctrl-C.
+if os.path.basename(sys.argv[0]) == "nslab" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import importlib  # noqa: E402
+import importlib.util  # noqa: E402
+import logging  # noqa: E402
+
+import click  # noqa: E402
+
+from nslab import __version__  # noqa: E402
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `nslab --help`)
@@ -96,6 +114,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     from nslab.errors import NslabError
 
+    # Started: Ctrl-C is a KeyboardInterrupt again (caught below; a build rolls back on it).
+    # Ours or nslab/__main__.py's twin, recognised by name.
+    handler = signal.getsignal(signal.SIGINT)
+    if getattr(handler, "__name__", "") == _interrupted_while_starting.__name__:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         code = cli.main(args=argv, prog_name="nslab", standalone_mode=False)
@@ -119,6 +142,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
+        if isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT: not a bug
+            click.echo(f"error: no space left on device: {exc.filename or exc.strerror}", err=True)
+            click.echo("    hint: free some space (df -h), then try again", err=True)
+            sys.exit(5)
         click.echo(
             f"internal error: {type(exc).__name__}: {exc}\n"
             "    hint: run again with --debug for the traceback",

@@ -159,9 +159,14 @@ class Builder:
             etc.add_done_callback(self._cancel_on_failure)
             try:
                 self._in_worker(lambda: self._kernel(journal, bplan))
-            except BaseException:
+            except BaseException as exc:
                 self.cancel.set()
                 concurrent.futures.wait([etc])
+                failed = etc.exception()
+                if isinstance(exc, Cancelled) and failed is not None:
+                    # The /etc side failed first and cancelled the kernel side: its error
+                    # (a full disk, say) is the one to report, not the cancellation.
+                    raise failed from None
                 raise
             etc.result()
         t = self._phase("kernel", t)

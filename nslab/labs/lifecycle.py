@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from nslab.errors import KernelError, LabStateError
 
 if TYPE_CHECKING:
     # Imported lazily at run time: `nslab down` and `status` must not pay for YAML and validation.
+    from nslab.engine.build import Builder, BuildResult
     from nslab.engine.teardown import TeardownReport
     from nslab.scenario import model as m
 
@@ -57,10 +59,16 @@ def load_for_build(
     name_or_path: str, seed: str | None = None, params: dict[str, Any] | None = None, healthy: bool = False
 ) -> tuple[m.Scenario, str]:
     """Load a scenario and apply its faults (unless healthy). Returns (scenario, source text)."""
+    from nslab.errors import ScenarioError
     from nslab.scenario import catalog, loader
+    from nslab.scenario.yamlsrc import read_file
 
     path = catalog.resolve(name_or_path)
-    text = path.read_text()
+    # The same reader as `nslab validate`: a binary, huge or unreadable file is a diagnostic
+    # with file:line:col (exit 2), never an exception from read_text().
+    text, problems = read_file(str(path))
+    if text is None:
+        raise ScenarioError(problems)
     scenario = loader.load_text(text, str(path), seed=seed, overrides=params)
     if not healthy:
         from nslab.faults.apply import apply_faults
@@ -86,8 +94,38 @@ def up(
         report = down_one(lab)
         if report.problems:
             raise KernelError(f"could not tear down the old lab {lab}: " + "; ".join(report.problems))
-    result = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services).run()
+    builder = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services)
+    result = run_build(builder)
     return UpResult(lab, scenario, healthy, result.seconds, result.phases)
+
+
+def run_build(builder: Builder) -> BuildResult:
+    """Run a build (which rolls itself back on any error); a full disk becomes exit 5 naming
+    the filesystem, since the fix (free space there) is the learner's, not a bug."""
+    try:
+        return builder.run()
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        if isinstance(exc.filename, str):
+            where, what = exc.filename, exc.filename
+        else:  # a write to an open file: the journal, in the lab's state directory
+            where, what = state.STATE_ROOT, f"the lab's state in {state.STATE_ROOT}"
+        mount = mount_point(where)
+        raise KernelError(
+            f"no space left on the filesystem at {mount} (writing {what}); the build was rolled back",
+            f"free some space there (df -h {mount}), then run 'nslab up' again",
+        ) from exc
+
+
+def mount_point(path: str) -> str:
+    """The mount point of the filesystem holding `path` (or the nearest existing parent)."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
 
 
 def down_one(lab: str) -> TeardownReport:
@@ -117,15 +155,42 @@ def down(lab: str | None, everything: bool = False, only: str = "") -> list[Tear
 
 def load_running(lab: str) -> tuple[state.Meta, m.Scenario]:
     """The scenario a running lab was built from, from the lab's private copy."""
-    from nslab.scenario import loader
-
-    meta = state.require_meta(lab)
-    copy = os.path.join(state.lab_dir(lab), "scenario.yaml")
-    with open(copy) as handle:
-        text = handle.read()
-    scenario = loader.load_text(text, meta.source, seed=meta.seed, overrides=meta.params)
+    meta, _, scenario = load_copy(lab)
     if not meta.healthy:
         from nslab.faults.apply import apply_faults
 
         scenario = apply_faults(scenario)
     return meta, scenario
+
+
+def load_copy(lab: str) -> tuple[state.Meta, str, m.Scenario]:
+    """The lab's metadata, its private scenario copy and that copy loaded (faults not applied).
+
+    A copy that is missing, binary or no longer valid means the state directory was damaged
+    (or nslab changed under a running lab): LabStateError naming the remedy, exit 3."""
+    from nslab.errors import ScenarioError
+    from nslab.scenario import loader
+    from nslab.scenario.yamlsrc import read_file
+
+    meta = state.require_meta(lab)
+    copy = os.path.join(state.lab_dir(lab), "scenario.yaml")
+    text, problems = read_file(copy)
+    if text is None:
+        raise _damaged(meta, f"{problems[0].loc}: {problems[0].message}")
+    try:
+        scenario = loader.load_text(text, meta.source, seed=meta.seed, overrides=meta.params)
+    except ScenarioError as exc:
+        # The copy was valid when the lab was built: it was changed since (or nslab was).
+        first = exc.diagnostics[0]
+        raise _damaged(meta, f"{first.loc}: {first.message}") from None
+    return meta, text, scenario
+
+
+def _damaged(meta: state.Meta, why: str) -> LabStateError:
+    """The lab's private copy of its scenario is missing or unreadable: nothing can grade or
+    control the lab from it, and only a rebuild makes a new one."""
+    return LabStateError(
+        f"the lab's state is damaged; nslab down {meta.lab} and up again ({why})",
+        f"sudo nslab down {meta.lab}, then sudo nslab up {meta.source}"
+        + ("" if meta.lab == meta.scenario else f" --prefix {meta.lab}"),
+    )

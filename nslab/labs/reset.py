@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
-from nslab.engine import state
 from nslab.errors import KernelError
-from nslab.labs.lifecycle import UpResult, down_one
-from nslab.scenario import loader
+from nslab.labs.lifecycle import UpResult, down_one, load_copy, run_build
 
 
 def reset(lab: str) -> UpResult:
@@ -15,11 +11,8 @@ def reset(lab: str) -> UpResult:
     from nslab.labs import progress
     from nslab.services.supervisor import start_services
 
-    meta = state.require_meta(lab)
-    with open(os.path.join(state.lab_dir(lab), "scenario.yaml")) as handle:
-        text = handle.read()
     # Load before tearing anything down: if the copy no longer loads, the lab stays as it is.
-    scenario = loader.load_text(text, meta.source, seed=meta.seed, overrides=meta.params)
+    meta, text, scenario = load_copy(lab)
     if not meta.healthy:
         from nslab.faults.apply import apply_faults
 
@@ -28,7 +21,7 @@ def reset(lab: str) -> UpResult:
     report = down_one(lab)
     if report.problems:
         raise KernelError(f"could not tear down lab {lab}: " + "; ".join(report.problems), "try 'nslab down'")
-    built = Builder(
-        scenario, lab, text, healthy=meta.healthy, seed=meta.seed, start_services=start_services
-    ).run()
+    built = run_build(
+        Builder(scenario, lab, text, healthy=meta.healthy, seed=meta.seed, start_services=start_services)
+    )
     return UpResult(lab, scenario, meta.healthy, built.seconds, built.phases)

@@ -40,6 +40,8 @@ def resolve(name_or_path: str) -> Path:
     if candidate.suffix in SUFFIXES or os.sep in name_or_path:
         if candidate.is_file():
             return candidate
+        if candidate.exists():  # a directory, FIFO or device: reading it would hang or fail
+            raise UsageError(f"{name_or_path} is not a regular file", "name a scenario's .yaml file")
         raise UsageError(f"no scenario file {name_or_path}", "check the path, or run 'nslab list' for names")
     files = scenario_files()
     if name_or_path in files:

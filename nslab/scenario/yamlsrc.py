@@ -12,6 +12,9 @@ Long on purpose: the composer, the located node types and the error mapping are 
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,12 +112,27 @@ class _Scalars:
                     f"unsupported YAML tag {_short_tag(tag)}",
                     "nslab reads plain values only; remove the tag",
                 )
-            value = ctor(self._constructor, yaml.ScalarNode(tag, text))
+            try:
+                value = ctor(self._constructor, yaml.ScalarNode(tag, text))
+            except ValueError:  # an int of more digits than Python converts (4300)
+                raise _Fail(loc, f"a number of {len(text)} characters is too large", _BIG_HINT) from None
+            if isinstance(value, int) and _too_many_digits(value):
+                raise _Fail(loc, f"a number of {len(text)} characters is too large", _BIG_HINT)
         if event.style in ("|", ">") and loc.line < len(lines):
             # Point block scalars at their first content line so offsets inside map to real lines.
             first = lines[loc.line]
             loc = Loc(loc.file, loc.line + 1, len(first) - len(first.lstrip(" ")) + 1)
         return YScalar(loc, value, tag, quoted, event.value)
+
+
+def _too_many_digits(value: int) -> bool:
+    """Python refuses to print an int of more than sys.get_int_max_str_digits() digits (4300):
+    a hex or sexagesimal number that parsed would still break every message that shows it."""
+    limit = sys.get_int_max_str_digits()
+    return bool(limit) and value.bit_length() > limit * 3  # 3 bits per digit: a safe under-estimate
+
+
+_BIG_HINT = "no value in a scenario is this large; quote it if it is meant as text"
 
 
 def _short_tag(tag: str) -> str:
@@ -371,26 +389,38 @@ def _compose(text: str, filename: str) -> YNode | None:
     return composer.root
 
 
-def read_file(path: str) -> tuple[str | None, list[Diagnostic]]:
-    """Read a scenario file as UTF-8 text, turning OS and decoding errors into diagnostics."""
+def read_file(path: str, missing_ok: bool = False) -> tuple[str | None, list[Diagnostic]]:
+    """Read a scenario (or service settings) file as UTF-8 text, turning OS and decoding errors
+    into diagnostics. The size is checked with fstat before anything is read, so a 50 MB file
+    (or /dev/zero, or a FIFO nobody writes to) is refused at once instead of read and then
+    refused. With missing_ok, a file that does not exist gives (None, [])."""
     loc = Loc(path, 1, 1)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
+        if missing_ok:
+            return None, []
         return None, [Diagnostic(loc, "no such file", "check the path, or run 'nslab list' for names")]
     except IsADirectoryError:
         return None, [Diagnostic(loc, "is a directory, not a scenario file")]
     except OSError as exc:
         return None, [Diagnostic(loc, f"cannot read file: {exc.strerror}")]
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            return None, [Diagnostic(loc, "is a directory, not a scenario file")]
+        if not stat.S_ISREG(info.st_mode):
+            return None, [Diagnostic(loc, "is not a regular file (a device, FIFO or socket)")]
+        if info.st_size > MAX_BYTES:
+            return None, [_too_large(loc, info.st_size)]
+        data = _read_at_most(fd, MAX_BYTES + 1)  # the file may have grown since fstat
+    except OSError as exc:
+        return None, [Diagnostic(loc, f"cannot read file: {exc.strerror}")]
+    finally:
+        os.close(fd)
     if len(data) > MAX_BYTES:
-        return None, [
-            Diagnostic(
-                loc,
-                f"file is larger than {MAX_BYTES // 1024} KiB",
-                "a scenario is a few hundred lines; split generated data out of it",
-            )
-        ]
+        return None, [_too_large(loc, len(data))]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -407,3 +437,54 @@ def read_file(path: str) -> tuple[str | None, list[Diagnostic]]:
         line = text[: text.index("\x00")].count("\n") + 1
         return None, [Diagnostic(Loc(path, line, 1), "file contains NUL bytes; is it a binary file?")]
     return text.removeprefix("\ufeff"), []
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while total < limit:
+        chunk = os.read(fd, min(limit - total, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(loc: Loc, size: int) -> Diagnostic:
+    return Diagnostic(
+        loc,
+        f"file is larger than {MAX_BYTES // 1024} KiB ({size // 1024} KiB)",
+        "a scenario is a few hundred lines; split generated data out of it",
+    )
+
+
+def parse_value(text: str, what: str) -> tuple[Any, Diagnostic | None]:
+    """One YAML value typed on a command line (--param port=8080): the same safe, bounded
+    reader as a scenario file, turned into plain Python. An empty text is the empty string."""
+    if not text:
+        return "", None
+    if not text.strip():
+        return None, None  # as yaml.safe_load(" ")
+    root, problems = parse_text(text, what)
+    if root is None:
+        return None, problems[0]
+    budget = [MAX_NODES]
+    try:
+        return plain(root, budget), None
+    except _Fail as fail:
+        return None, fail.diagnostic
+
+
+def plain(node: YNode, budget: list[int]) -> Any:
+    """A located tree as plain Python values (lists, dicts, scalars). Aliases are expanded,
+    so `budget` (values left to produce) stops an alias bomb."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Fail(node.loc, "the value expands to too many values through aliases (an alias bomb?)")
+    if isinstance(node, YScalar):
+        return node.value
+    if isinstance(node, YSeq):
+        return [plain(item, budget) for item in node.items]
+    assert isinstance(node, YMap)
+    return {key.value: plain(value, budget) for key, value in node.pairs}

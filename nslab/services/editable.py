@@ -78,11 +78,15 @@ def write_initial(lab: str, directory: str, service: m.Service) -> str:
 
 def effective(directory: str, scenario: m.Scenario, service: m.Service) -> m.Service:
     """The service as its settings file now says (the scenario's version if there is none)."""
+    from nslab.scenario.yamlsrc import read_file
+
     path = path_of(directory, service.name)
-    try:
-        with open(path) as handle:
-            text = handle.read()
-    except FileNotFoundError:
+    # The scenario reader: a learner's editor that saved Latin-1 or binary gives file:line:col
+    # (exit 2); a huge file is refused by size before it is read.
+    text, problems = read_file(path, missing_ok=True)
+    if problems:
+        raise ScenarioError(problems)
+    if text is None:
         return service
     return _parse(text, path, scenario, service)
 

@@ -453,3 +453,59 @@ def test_fuzz_figures(figures: Figures) -> None:
         pytest.skip("no fuzzing ran")
     part["seed_scenarios"] = len(SEEDS)
     assert part.get("in_process_cases", 0) >= (300 if quick() else 1500)
+
+
+# Every verb with hostile arguments (issue #11): never exit 70, never a traceback. The state
+# directory is an empty one of the test's own, so no verb can see (let alone grade, reset or
+# take down) a lab someone else has up; cleanup is only given prefixes no lab can have.
+HUGE = "9" * 5000
+HOSTILE: list[tuple[str, ...]] = [
+    ("list", "--json", "extra"),
+    ("show", ""), ("show", "/dev/zero"), ("show", "/"), ("show", "x" * 5000), ("show", "../../etc/passwd"),
+    ("graph", "/dev/null"), ("graph", "two-hosts", "--format", "nope"),
+    ("validate", "/dev/zero"), ("validate", "/proc/self/status"), ("validate", "\udcff.yaml"),
+    ("up", ""), ("up", "/dev/zero"), ("up", "two-hosts", "--prefix", ""),
+    ("up", "two-hosts", "--prefix", "../x"),
+    ("up", "two-hosts", "--prefix", "x" * 300), ("up", "two-hosts", "--param", "x=[1,2"),
+    ("up", "two-hosts", "--param", "=1"), ("up", "two-hosts", "--param", "x"),
+    ("up", "two-hosts", "--param", f"x={HUGE}"), ("up", "two-hosts", "--param", "x=!!python/name:os.system"),
+    ("up", "two-hosts", "--param", "x=*nope"), ("up", "two-hosts", "--param", "\udcff=1"),
+    ("status", "../.."), ("status", "--json", "x" * 300),
+    ("down", ""), ("down", "../../etc"), ("down", "x" * 300), ("down", "-"),
+    ("cleanup", "--prefix", ""), ("cleanup", "--prefix", " "),
+    ("check", "--lab", ""), ("check", "--watch", "--interval", "nan"), ("check", "--interval", "inf"),
+    ("check", "--junit", ""), ("check", "--lab", "../x"),
+    ("hint", "--lab", ""), ("hint", "--lab", "nope"), ("solution", "--lab", "x" * 300),
+    ("reset", "--lab", ""), ("reset", "--lab", "../.."),
+    ("service", "list", "--lab", ""), ("service", "logs", "x", "-n", "-5"), ("service", "restart", ""),
+    ("exec", "--lab", "", "h1", "--", "true"), ("exec", "--lab", "nope", "", "--", "true"),
+    ("shell", "--lab", "nope", "../h1"),
+    ("selftest", ""), ("selftest", "/dev/zero"), ("selftest", "--prefix", "", "two-hosts"),
+    ("selftest", "--prefix", "../x", "two-hosts"),
+    ("doctor", "--json", "extra"), ("schema", "extra"), ("nope",), ("--debugx",),
+]  # fmt: skip
+
+
+@pytest.mark.noroot
+@pytest.mark.parametrize("argv", HOSTILE, ids=lambda argv: " ".join(argv)[:40])
+def test_every_verb_with_hostile_arguments(argv: tuple[str, ...], tmp_path: Path) -> None:
+    import subprocess
+
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    env = {**os.environ, "NSLAB_STATE_DIR": str(state_dir), "NSLAB_LAB": ""}
+    done = subprocess.run(
+        [h.PY, "-m", "nslab", *argv],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    ran = h.Ran(list(argv), done.returncode, done.stdout, done.stderr, 0.0)
+    _no_traceback(ran)
+    assert ran.code in (1, 2, 3, 4, 5), ran  # all of these are mistakes: never exit 0
+    assert ran.err.strip(), ran  # and each says so
+    assert list(state_dir.iterdir()) == [], ran  # nothing was built
