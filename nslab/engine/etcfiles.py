@@ -244,8 +244,9 @@ def enter_prepared(root: str, netns: str, keep: tuple[str, ...] = ()) -> None:
         libc.bind_mount(source, target)
         kns.set_readonly(target, False, recursive=False)
     for path, kept_fd in kept:
-        libc.bind_mount(f"/proc/self/fd/{kept_fd}", path)
-        kns.set_readonly(path, False, recursive=False)
+        # Recursive: /run/netns is a directory of namespace binds, not of plain files.
+        kns.mount(f"/proc/self/fd/{kept_fd}", path, None, libc.MS_BIND | libc.MS_REC)
+        kns.set_readonly(path, False, recursive=True)
         os.close(kept_fd)
     try:
         os.chdir(cwd)  # through the new mounts: a shell started in /root writes the node's /root

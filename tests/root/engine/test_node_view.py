@@ -55,8 +55,20 @@ def etc_hashes() -> dict[str, str]:
 def test_learner_damage_in_a_sandbox_leaves_the_host_untouched() -> None:
     before, name = etc_hashes(), socket.gethostname()
     run = subprocess.run(
-        ["unshare", "--mount", "--uts", "--propagation", "private", "sh", "-c", SANDBOX_SCRIPT, "sandbox"]
-        + [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "inner"],
+        [
+            *(
+                "unshare",
+                "--mount",
+                "--uts",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                SANDBOX_SCRIPT,
+                "sandbox",
+            ),
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "inner"),
+        ],
         env={**os.environ, SANDBOX: "1"},
         capture_output=True,
         text=True,
@@ -104,7 +116,9 @@ def test_inner_root_in_a_node_cannot_change_host_files_or_name(lab: str) -> None
 
     assert in_node(lab, "h1", "hostname").stdout.strip() == "h1"
     # Single-file bind mounts made this fail with EBUSY (rename over a mount point).
-    edit = in_node(lab, "h1", "sed -i s/localhost/lokal/ /etc/hosts && echo node-only > /tmp/n && mv /tmp/n /etc/moved")
+    edit = in_node(
+        lab, "h1", "sed -i s/localhost/lokal/ /etc/hosts && echo node-only > /tmp/n && mv /tmp/n /etc/moved"
+    )
     assert edit.returncode == 0, edit.stderr
     assert in_node(lab, "h1", "hostname x").returncode == 0
     # Unmounting reveals the host's directory read-only: the write that used to land in the
@@ -161,7 +175,9 @@ def test_inner_two_shells_in_one_node_share_edits_and_name(lab: str) -> None:
     try:
         ask("echo '10.0.1.2 from-first' >> /etc/hosts; hostname renamed")
         # A second shell opened later sees the first one's edit and name...
-        second = in_node(lab, "h1", "hostname; grep from-first /etc/hosts; echo '10.0.1.1 from-second' >> /etc/hosts")
+        second = in_node(
+            lab, "h1", "hostname; grep from-first /etc/hosts; echo '10.0.1.1 from-second' >> /etc/hosts"
+        )
         assert second.stdout.splitlines() == ["renamed", "10.0.1.2 from-first"], second.stderr
         # ...and the first, still open, sees the second's.
         assert ask("grep from-second /etc/hosts; hostname") == ["10.0.1.1 from-second", "renamed"]
