@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import NoReturn
 
 import click
 
@@ -30,6 +31,24 @@ def _netns_for(lab: str, node: str) -> str:
     return name
 
 
+def _enter(lab: str, node: str) -> str:
+    """Resolve the node and move this process into it: its network and UTS namespaces and a
+    private mount namespace with its own /etc, /run, /var, /root, /home and /tmp on the
+    node's tmpfs, over a read-only host tree (docs/design.md, "A node's own view")."""
+    from nslab.engine import etcfiles
+    from nslab.errors import KernelError
+
+    ns = _netns_for(lab, node)
+    try:
+        etcfiles.enter_node_view(lab, ns, node)
+    except OSError as exc:
+        raise KernelError(
+            f"cannot enter node {node} of lab {lab}: {exc.strerror or exc}",
+            "nslab needs Linux 5.12+ (mount_setattr) and overlayfs; 'nslab doctor' checks both",
+        ) from None
+    return ns
+
+
 @click.command("exec", context_settings={"ignore_unknown_options": True})
 @LAB_OPTION
 @click.argument("node")
@@ -44,10 +63,21 @@ def exec_command(lab: str | None, node: str, command: tuple[str, ...]) -> None:
     """
     need_root("nslab exec")
     lab_name = resolve_lab(lab)
-    ns = _netns_for(lab_name, node)
     args = list(command[1:] if command and command[0] == "--" else command)
     env = dict(os.environ, NSLAB_LAB=lab_name, NSLAB_NODE=node)  # nslab inside knows its lab
-    os.execvpe("ip", ["ip", "netns", "exec", ns, *args], env)
+    _enter(lab_name, node)
+    _exec(args, env)
+
+
+def _exec(args: list[str], env: dict[str, str]) -> NoReturn:
+    from nslab.errors import UsageError
+
+    try:
+        os.execvpe(args[0], args, env)
+    except FileNotFoundError:
+        raise UsageError(f"{args[0]}: command not found in the node", "check the spelling") from None
+    except PermissionError:
+        raise UsageError(f"{args[0]}: permission denied", "is it an executable file?") from None
 
 
 @click.command("shell")
@@ -66,13 +96,13 @@ def shell_command(lab: str | None, node: str) -> None:
 
     need_root("nslab shell")
     lab_name = resolve_lab(lab)
-    ns = _netns_for(lab_name, node)
     prompt = f"[{lab_name}:{node}] \\w\\$ "
     bash = shutil.which("bash")
     env = dict(os.environ, NSLAB_LAB=lab_name, NSLAB_NODE=node)
     if bash is None:
         env["PS1"] = f"[{lab_name}:{node}] $ "
-        os.execvpe("ip", ["ip", "netns", "exec", ns, "sh", "-i"], env)
+        _enter(lab_name, node)
+        _exec(["sh", "-i"], env)
     rcfile = os.path.join(state.lab_dir(lab_name), f"bashrc-{node}")
     with open(rcfile, "w") as handle:
         handle.write(
@@ -81,4 +111,5 @@ def shell_command(lab: str | None, node: str) -> None:
             f"PS1='{prompt}'\n"
             f"echo 'nslab: you are inside node {node} of lab {lab_name}; exit or Ctrl-D to leave'\n"
         )
-    os.execvpe("ip", ["ip", "netns", "exec", ns, bash, "--rcfile", rcfile, "-i"], env)
+    _enter(lab_name, node)
+    _exec([bash, "--rcfile", rcfile, "-i"], env)

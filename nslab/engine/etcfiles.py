@@ -9,6 +9,7 @@ openssl.cnf, so openssl, curl, wget and Python see the lab CA and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from typing import TYPE_CHECKING
@@ -55,8 +56,9 @@ def files_for(lab: str, node: m.Node) -> dict[str, str]:
 
 
 def node_dir(lab: str, netns: str) -> str:
-    """Where a node's /etc files really live: on tmpfs, in the lab's state directory."""
-    return os.path.join(state.lab_dir(lab), "etc", netns)
+    """Where a node's /etc files really live: the upper layer of the node's /etc overlay, on
+    the node's own size-limited tmpfs (see nodeview_root)."""
+    return os.path.join(nodeview_root(lab, netns), "etc", "upper")
 
 
 def is_ours(link: str, lab: str) -> bool:
@@ -79,6 +81,7 @@ def claim(journal: Journal, lab: str, netns: str) -> str:
             f"{link} already exists and is not this lab's",
             "'nslab cleanup' removes what earlier nslab runs left; otherwise pick another --prefix",
         )
+    ensure_node_fs(lab, netns)
     os.makedirs(target, exist_ok=True)
     journal.record("etc", path=link)
     os.makedirs(state.ETC_NETNS, exist_ok=True)
@@ -109,6 +112,8 @@ def add_ca_trust(journal: Journal, lab: str, netns: str, ca_pem: str) -> None:
     if os.path.exists(bundle):
         return
     os.makedirs(os.path.dirname(bundle), mode=0o755, exist_ok=True)
+    # The lab CA replaces the host's /etc/ssl in the node, not merges with it.
+    os.setxattr(os.path.join(directory, "ssl"), OPAQUE_XATTR, b"y")
     if os.path.exists(HOST_OPENSSL_CNF):
         shutil.copyfile(HOST_OPENSSL_CNF, os.path.join(directory, "ssl", "openssl.cnf"))
     with open(os.path.join(directory, CA_COPY), "w") as handle:
@@ -117,3 +122,133 @@ def add_ca_trust(journal: Journal, lab: str, netns: str, ca_pem: str) -> None:
     with open(tmp, "w") as handle:
         handle.write(ca_pem)
     os.replace(tmp, bundle)  # last: its presence means the tree is complete
+
+
+# --- The node's own view: mount + UTS namespaces (kernel-gotchas #14, docs/design.md) -------
+
+NODE_FS_SIZE = "16m"  # all a node can write: /etc, /run, /var, /root, /home layers and /tmp
+OPAQUE_XATTR = "trusted.overlay.opaque"
+# Host directories a node sees through its own overlay (reads: the host's; writes: the node's).
+# /run goes last: the other layers live under /run/nslab, which the /run overlay hides.
+OVERLAID = ("etc", "var", "root", "home", "run")
+
+
+def nodeview_root(lab: str, netns: str) -> str:
+    """The node's tmpfs: <lab dir>/nodes/<ns>/, holding its overlay layers, mounted views,
+    /tmp and its UTS namespace. Everything mounted under the lab directory is the lab's, and
+    teardown unmounts it by location (a kill -9 between a mount and a journal line cannot
+    strand it)."""
+    return os.path.join(state.lab_dir(lab), "nodes", netns)
+
+
+def _locked(lab: str) -> int:
+    import fcntl
+
+    path = os.path.join(state.lab_dir(lab), "nodes")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # two shells opening the same node at once mount once
+    return fd
+
+
+def ensure_node_fs(lab: str, netns: str) -> str:
+    """Mount the node's size-limited tmpfs if it is not there yet (idempotent)."""
+    from nslab.kernel import netns as kns
+
+    root = nodeview_root(lab, netns)
+    if os.path.ismount(root):
+        return root
+    fd = _locked(lab)
+    try:
+        if not os.path.ismount(root):
+            os.makedirs(root, mode=0o700, exist_ok=True)
+            kns.mount("nslab", root, "tmpfs", 0, f"size={NODE_FS_SIZE},mode=0700")
+            for name in OVERLAID:
+                os.makedirs(os.path.join(root, name, "upper"), mode=0o755)
+                os.mkdir(os.path.join(root, name, "work"), 0o700)
+                os.mkdir(os.path.join(root, name, "view"), 0o755)
+            os.mkdir(os.path.join(root, "tmp"))
+            os.chmod(os.path.join(root, "tmp"), 0o1777)
+    finally:
+        os.close(fd)
+    return root
+
+
+def ensure_node_view(lab: str, netns: str, node: str) -> str:
+    """The node's persistent pieces, made on first use: its tmpfs, one overlay per OVERLAID
+    directory (one overlay per node, shared by every shell and service, so they all see the
+    same files at once), and its UTS namespace named after the node. Idempotent."""
+    from nslab.kernel import netns as kns
+
+    root = ensure_node_fs(lab, netns)
+    uts = os.path.join(root, "uts")
+    if os.path.ismount(uts) and os.path.ismount(os.path.join(root, OVERLAID[-1], "view")):
+        return root
+    fd = _locked(lab)
+    try:
+        for name in OVERLAID:
+            view = os.path.join(root, name, "view")
+            if os.path.isdir("/" + name) and not os.path.ismount(view):
+                layers = f"lowerdir=/{name},upperdir={root}/{name}/upper,workdir={root}/{name}/work"
+                kns.mount("overlay", view, "overlay", 0, layers)
+        if not os.path.ismount(uts):
+            if os.path.lexists(uts):
+                os.unlink(uts)  # an empty file left by a kill between create and bind
+            kns.bind_new_uts(uts, node)
+    finally:
+        os.close(fd)
+    return root
+
+
+def enter_node_view(lab: str, netns: str, node: str, keep: tuple[str, ...] = ()) -> None:
+    """Move the calling (single-threaded) process into the node: its network and UTS
+    namespaces and a private mount namespace where the host's tree is read-only and /etc, /var,
+    /root, /home, /run and /tmp are the node's own. A root learner can `umount` any of them:
+    below is the host's directory, read-only in this namespace.
+
+    `keep`: host directories that stay reachable, writable, at their own path (a service's
+    lab state directory and /run/netns; never for a learner's shell)."""
+    enter_prepared(ensure_node_view(lab, netns, node), netns, keep)
+
+
+def enter_prepared(root: str, netns: str, keep: tuple[str, ...] = ()) -> None:
+    """enter_node_view after ensure_node_view: no lock, no new mounts in the host namespace,
+    so a forked child may call it (the supervisor's preexec_fn)."""
+    from nslab.kernel import libc
+    from nslab.kernel import netns as kns
+
+    fd = kns.open_fd(netns)
+    try:
+        libc.setns_net(fd)
+    finally:
+        os.close(fd)
+    kns.enter_uts(os.path.join(root, "uts"))
+    cwd = os.getcwd()
+    kns.new_private_mounts()
+    kns.set_readonly("/", True, recursive=True)
+    for writable in ("/dev", "/proc"):
+        # Read-only from the start (a container's /proc/sys, locked): it stays so.
+        with contextlib.suppress(OSError):
+            kns.set_readonly(writable, False, recursive=True)
+    # /sys shows the devices of the namespace that mounted it: remount it from inside the node
+    # (what `ip netns exec` does too).
+    try:
+        libc.umount_detach("/sys")
+        kns.mount("sysfs", "/sys", "sysfs")
+    except OSError:
+        pass
+    targets = [("/tmp", os.path.join(root, "tmp"))]
+    targets += [(f"/{n}", os.path.join(root, n, "view")) for n in OVERLAID if os.path.isdir(f"/{n}")]
+    kept = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in keep]
+    for target, source in targets:  # /run last: its overlay hides the sources under /run/nslab
+        libc.bind_mount(source, target)
+        kns.set_readonly(target, False, recursive=False)
+    for path, kept_fd in kept:
+        # Recursive: /run/netns is a directory of namespace binds, not of plain files.
+        kns.mount(f"/proc/self/fd/{kept_fd}", path, None, libc.MS_BIND | libc.MS_REC)
+        kns.set_readonly(path, False, recursive=True)
+        os.close(kept_fd)
+    try:
+        os.chdir(cwd)  # through the new mounts: a shell started in /root writes the node's /root
+    except OSError:
+        os.chdir("/")

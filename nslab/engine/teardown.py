@@ -9,6 +9,7 @@ teardown carries on past failures, reporting them together.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import threading
@@ -104,8 +105,26 @@ def down(lab: str) -> TeardownReport:
     etc_dirs = list(dict.fromkeys([*entries.etc, *(state.etc_dir(n) for n in ours)]))
     for path in etc_dirs:
         _remove_etc(report, path, lab)
+    _unmount_lab(report, lab)
     state.remove_lab_dir(lab)
     return report
+
+
+def _unmount_lab(report: TeardownReport, lab: str) -> None:
+    """Unmount the nodes' tmpfs, overlays and UTS namespaces: everything mounted under the
+    lab's state directory is the lab's (etcfiles.nodeview_root), found by location so that
+    a build killed right after a mount leaves nothing behind. Deepest first."""
+    directory = state.lab_dir(lab)
+    try:
+        points = netns.mounted_under(directory)
+    except OSError:
+        return
+    for point in points:
+        try:
+            libc.umount_detach(point)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOENT):
+                report.problems.append(f"{point}: {exc.strerror}")
 
 
 def _inode(name: str) -> int | None:
@@ -185,5 +204,6 @@ def sweep(only: str = "") -> list[TeardownReport]:
             etc = state.etc_dir(name)
             if os.path.lexists(etc):  # a symlink whose target went with the state directory
                 _remove_etc(report, etc, lab)
+        _unmount_lab(report, lab)
         state.remove_lab_dir(lab)
     return list(reports.values())

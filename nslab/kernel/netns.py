@@ -8,6 +8,7 @@ namespace. The CLI's main thread never switches.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 import threading
@@ -146,3 +147,110 @@ def run_in(name: str, fn: Callable[[], T]) -> T:
     if error:
         raise error[0]
     return result[0]
+
+
+# --- A node's own mount and UTS namespaces (kernel-gotchas #14) ------------------------------
+# `ip netns exec` alone leaves a shell in the host's mount and UTS namespaces: a root learner
+# could rename the machine or, after one `umount`, write the host's /etc. These helpers build
+# the pieces of a node's own view; nslab.engine.etcfiles composes them.
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+MS_RDONLY = 1
+MS_PRIVATE = 1 << 18
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture (unified syscall table)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def mount(source: str, target: str, fstype: str | None, flags: int = 0, data: str | None = None) -> None:
+    _check(
+        _libc.mount(
+            source.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def mounted_under(directory: str) -> list[str]:
+    """Mount points at or below `directory` in this mount namespace, deepest first."""
+    prefix = directory.rstrip("/") + "/"
+    found = []
+    with open("/proc/self/mountinfo", "rb") as handle:
+        for line in handle:
+            point = line.split(b" ", 5)[4].decode("unicode_escape")  # \040 etc. in names
+            if point == directory or point.startswith(prefix):
+                found.append(point)
+    return sorted(set(found), key=lambda p: p.count("/"), reverse=True)
+
+
+def set_readonly(path: str, readonly: bool, recursive: bool) -> None:
+    """Set or clear the read-only flag of the mount(s) at path (mount_setattr, Linux 5.12+):
+    it changes only this mount namespace's copies and keeps every other flag."""
+    attr = _MountAttr(MOUNT_ATTR_RDONLY if readonly else 0, 0 if readonly else MOUNT_ATTR_RDONLY, 0, 0)
+    flags = AT_RECURSIVE if recursive else 0
+    result = _libc.syscall(
+        SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(), flags, ctypes.byref(attr), ctypes.sizeof(attr)
+    )
+    _check(result, f"mount_setattr {path}")
+
+
+def new_private_mounts() -> None:
+    """Give the calling process its own copy of the mount tree; nothing mounted or unmounted in
+    it propagates back to the host. The process must be single-threaded (CLONE_NEWNS)."""
+    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    mount("none", "/", None, libc.MS_REC | MS_PRIVATE)
+
+
+def bind_new_uts(path: str, hostname: str) -> None:
+    """Make a new UTS namespace with `hostname` and keep it alive by binding it onto `path`
+    (a new, empty file), the way a network namespace is named; the calling thread stays in its
+    own UTS namespace."""
+    home = os.open("/proc/thread-self/ns/uts", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_libc.unshare(CLONE_NEWUTS), "unshare(CLONE_NEWUTS)")
+        try:
+            name = hostname.encode()
+            _check(_libc.sethostname(name, len(name)), "sethostname")
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            os.close(fd)
+            try:
+                libc.bind_mount("/proc/thread-self/ns/uts", path)
+            except OSError:
+                os.unlink(path)
+                raise
+        finally:
+            _check(_libc.setns(home, CLONE_NEWUTS), "setns(uts)")
+    finally:
+        os.close(home)
+
+
+def enter_uts(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_libc.setns(fd, CLONE_NEWUTS), f"setns {path}")
+    finally:
+        os.close(fd)

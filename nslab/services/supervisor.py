@@ -108,6 +108,15 @@ def spawn(
     # What `nslab shell` sets too; an instructor's command (and anything it starts) can read it.
     env.update(NSLAB_LAB=lab, NSLAB_NODE=service.node, NSLAB_SERVICE=service.name)
 
+    # The service lives in the node's own view, as a learner's shell does: the same /etc
+    # overlay and UTS namespace. It keeps its lab state directory (config, logs, settings) and
+    # /run/netns (`ip netns exec` in an exec service) at their own paths.
+    view = etcfiles.ensure_node_view(lab, netns_name, service.node)
+    keep = (directory, netns.NETNS_DIR)
+
+    def enter_node() -> None:  # in the forked child, single-threaded: it may unshare mounts
+        etcfiles.enter_prepared(view, netns_name, keep)
+
     def body() -> None:
         try:
             fd = netns.open_fd(netns_name)
@@ -127,6 +136,7 @@ def spawn(
                         cwd="/",  # never hold the learner's working directory busy
                         start_new_session=True,  # a Ctrl-C in the learner's terminal must not kill it
                         close_fds=True,
+                        preexec_fn=enter_node,
                     )
                 )
         except BaseException as exc:

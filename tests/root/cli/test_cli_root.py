@@ -55,7 +55,10 @@ def test_cleanup_by_marker_without_state_and_leaves_foreign_namespaces(prefix: s
     subprocess.run(["ip", "netns", "add", foreign], check=True)
     try:
         assert nslab("up", "two-hosts", "--prefix", prefix, "--healthy").returncode == 0
-        subprocess.run(["rm", "-rf", f"/run/nslab/{prefix}"], check=True)
+        # The node views are mounted under the state dir (etcfiles.nodeview_root): unmount first.
+        subprocess.run(
+            ["sh", "-c", f"umount -R /run/nslab/{prefix}/nodes/*/; rm -rf /run/nslab/{prefix}"], check=True
+        )
         done = nslab("cleanup", "--prefix", prefix)
         assert done.returncode == 0, done.stderr
         assert f"lab {prefix} is down: removed 3 namespaces" in done.stdout
