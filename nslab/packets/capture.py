@@ -186,3 +186,13 @@ def drain(capture: Capture) -> list[Packet]:
 def open_writer(capture: Capture, out: BinaryIO) -> Writer:
     """A pcapng writer naming each interface node:iface, with the link types the sockets found."""
     return Writer(out, [(t.name, lt) for t, lt in zip(capture.targets, capture.linktypes, strict=True)])
+
+
+def save(capture: Capture, packets: Sequence[Packet], path: str, start_ns: int, end_ns: int) -> int:
+    """Write the packets stamped within [start_ns, end_ns] to a pcapng file; returns how many."""
+    with open(path, "wb") as out:
+        writer = open_writer(capture, out)
+        for packet in packets:
+            if start_ns <= packet.ts_ns <= end_ns:
+                write_packet(writer, packet)
+    return writer.packets
