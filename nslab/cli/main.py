@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # Verbs that never read a scenario: they skip registering the check, fault and service kinds.
-NO_SCENARIO = frozenset({"status", "down", "cleanup", "doctor"})
+NO_SCENARIO = frozenset({"status", "down", "cleanup", "doctor", "capture"})
 
 EXIT_CODES = """\b
 Exit codes:

@@ -15,7 +15,6 @@ from nslab.engine import state
 from nslab.engine.journal import read
 from nslab.errors import LabStateError, UsageError
 from nslab.kernel import netns
-from nslab.scenario.schema import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,8 @@ def resolve(lab: str, specs: Sequence[str], everything: bool = False) -> list[Ta
         if node not in listed:
             listed[node] = interfaces(nodes[node])
         return listed[node]
+
+    from nslab.scenario.schema import did_you_mean  # the error path only: it costs the YAML loader
 
     wanted: list[tuple[str, str]] = []
     problems: list[str] = []
