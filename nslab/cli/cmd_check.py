@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     show_default=True,
     help="Seconds between --watch runs.",
 )
-def check_command(lab: str | None, as_json: bool, junit: str | None, watch: bool, interval: float) -> None:
+@click.option(
+    "--pcap",
+    "pcap",
+    metavar="DIR",
+    help="Capture every lab interface while checks run; write DIR/CHECK.pcapng for each failing check.",
+)
+def check_command(
+    lab: str | None, as_json: bool, junit: str | None, watch: bool, interval: float, pcap: str | None
+) -> None:
     """Grade the lab with live traffic: every check runs at once from inside its node.
 
     Goal checks must pass once you have fixed the fault; guard checks must keep passing (a
@@ -38,6 +46,7 @@ def check_command(lab: str | None, as_json: bool, junit: str | None, watch: bool
       sudo nslab check
       sudo nslab check --watch              # re-grade while you work in another terminal
       sudo nslab check --json --junit report.xml
+      sudo nslab check --pcap traces/       # a capture of every failing check (CI artifact)
     """
     from nslab.cli.common import resolve_lab
 
@@ -46,7 +55,12 @@ def check_command(lab: str | None, as_json: bool, junit: str | None, watch: bool
     first = True
     while True:
         passed = _once(
-            lab_name, as_json, junit, clear=watch and not as_json and sys.stdout.isatty(), first=first
+            lab_name,
+            as_json,
+            junit,
+            clear=watch and not as_json and sys.stdout.isatty(),
+            first=first,
+            pcap=pcap,
         )
         if passed or not watch:
             break
@@ -63,11 +77,13 @@ def _a_number(value: float) -> float:
     return value
 
 
-def _once(lab_name: str, as_json: bool, junit: str | None, clear: bool, first: bool) -> bool:
+def _once(
+    lab_name: str, as_json: bool, junit: str | None, clear: bool, first: bool, pcap: str | None
+) -> bool:
     from nslab.grading.live import check_lab
     from nslab.grading.render import report_json, report_text
 
-    graded = check_lab(lab_name)
+    graded = check_lab(lab_name) if pcap is None else _check_with_capture(lab_name, pcap)
     report = graded.report
     if junit:
         from nslab.grading.render_junit import report_junit, write
@@ -97,6 +113,44 @@ def _once(lab_name: str, as_json: bool, junit: str | None, clear: bool, first: b
     elif not report.passed and graded.scenario.hints:
         click.echo("stuck? 'nslab hint' shows the next hint")
     return report.passed
+
+
+def _check_with_capture(lab_name: str, directory: str) -> Graded:
+    """Capture on every interface of the lab while the checks run; then, per failing check,
+    keep the packets of that check's time window. Checks run all at once, so a window also
+    holds the traffic of the checks that ran beside it. Only this path imports the capture."""
+    import os
+    import re
+
+    from nslab.grading.live import check_lab
+    from nslab.packets.capture import POLL, Capture, drain, save
+    from nslab.packets.targets import resolve
+
+    capture = Capture(resolve(lab_name, (), everything=True))
+    capture.start()
+    try:
+        graded = check_lab(lab_name)
+        ended = time.time_ns()
+        time.sleep(POLL)  # let the capture threads queue what the kernel already stamped
+    finally:
+        capture.stop()
+    packets = drain(capture)
+    report = graded.report
+    checks_started = ended - int(report.seconds * 1e9)
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for result in report.results:
+        path = os.path.join(directory, re.sub(r"[^A-Za-z0-9_.-]", "_", result.name) + ".pcapng")
+        if result.passed:
+            if os.path.exists(path):  # from an earlier round of --watch: it passes now
+                os.unlink(path)
+            continue
+        end = checks_started + int(result.seconds * 1e9) + 100_000_000  # late replies too
+        count = save(capture, packets, path, checks_started - 50_000_000, end)
+        written.append(f"{path} ({count} packets)")
+    if written:
+        click.echo("captures of failing checks: " + ", ".join(written), err=True)
+    return graded
 
 
 def _record(graded: Graded) -> dict[str, object]:

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "shell": ("nslab.cli.cmd_exec", "Open a shell inside a lab node."),
     "exec": ("nslab.cli.cmd_exec", "Run one command inside a lab node."),
     "service": ("nslab.cli.cmd_service", "List, start, stop or restart a lab's services; read their logs."),
+    "capture": ("nslab.cli.cmd_capture", "Capture packets on lab interfaces into one pcapng file."),
     "check": ("nslab.cli.cmd_check", "Grade the lab with live probes."),
     "hint": ("nslab.cli.cmd_hint", "Show the next hint."),
     "solution": ("nslab.cli.cmd_solution", "Show (or apply) the reference solution."),
@@ -52,7 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # Verbs that never read a scenario: they skip registering the check, fault and service kinds.
-NO_SCENARIO = frozenset({"status", "down", "cleanup", "doctor"})
+NO_SCENARIO = frozenset({"status", "down", "cleanup", "doctor", "capture"})
 
 EXIT_CODES = """\b
 Exit codes:

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "engine": 3,
     "services": 4,
     "checks": 4,
+    "packets": 4,
     "faults": 5,
     "labs": 6,
     "grading": 7,

@@ -1,0 +1,1 @@
+"""Root tests of nslab.packets: real captures in real labs."""
