@@ -1,7 +1,9 @@
 """A scenario's reference fix: shell commands run inside its nodes, in order.
 
-Steps run through `ip netns exec`, exactly like `nslab exec`, so they see the node's own
-/etc/hosts and resolv.conf and use the same tools a learner would.
+Steps run in the node's own view, exactly like `nslab exec`: its network and UTS namespaces
+and its own /etc, /run and /var, so they edit the files a learner would and use the same
+tools. Unlike a learner's shell they also keep nslab's state directory and /run/netns (a step
+may call `nslab service restart ...`): a scenario's solution is code its author vouches for.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from nslab.engine.naming import netns_name
@@ -39,14 +41,14 @@ def describe(scenario: m.Scenario) -> list[str]:
 
 
 @contextlib.contextmanager
-def this_nslab() -> Iterator[dict[str, str]]:
+def this_nslab(under: str | None = None) -> Iterator[dict[str, str]]:
     """Environment under which `nslab` in a step is this very installation (this interpreter,
     this package), not whichever nslab comes first on PATH: a selftest of a checkout must
     not run an older installed copy's verbs."""
     import nslab
 
     package_home = os.path.dirname(os.path.dirname(os.path.abspath(nslab.__file__)))
-    with tempfile.TemporaryDirectory(prefix="nslab-solution-") as bindir:
+    with tempfile.TemporaryDirectory(prefix="nslab-solution-", dir=under) as bindir:
         shim = os.path.join(bindir, "nslab")
         fd = os.open(shim, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o700)
         with os.fdopen(fd, "w") as handle:
@@ -58,19 +60,34 @@ def this_nslab() -> Iterator[dict[str, str]]:
         }
 
 
+def _enter(view: str, ns: str, keep: tuple[str, ...]) -> Callable[[], None]:
+    from nslab.engine import etcfiles
+
+    return lambda: etcfiles.enter_prepared(view, ns, keep)
+
+
 def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:
     """Run every step; stop at the first that fails and raise with its output."""
-    with this_nslab() as nslab_env:
+    from nslab.engine import state
+
+    # The shim lives in the lab's state directory, which steps keep in their node view.
+    with this_nslab(under=state.lab_dir(lab)) as nslab_env:
         return _apply(lab, scenario, nslab_env)
 
 
 def _apply(lab: str, scenario: m.Scenario, nslab_env: dict[str, str]) -> list[StepResult]:
-    ip = shutil.which("ip")
-    if ip is None:
-        raise EnvironmentProblem("the 'ip' command is missing", "apt-get install iproute2")
+    from nslab.engine import etcfiles, state
+    from nslab.kernel.netns import NETNS_DIR
+
+    sh = shutil.which("sh")
+    if sh is None:
+        raise EnvironmentProblem("no 'sh' on this machine", "apt-get install dash")
+    keep = (state.STATE_ROOT, NETNS_DIR)
     done: list[StepResult] = []
     for number, step in enumerate(scenario.active_solution(), start=1):
-        argv = [ip, "netns", "exec", netns_name(lab, step.node), "sh", "-c", step.run]
+        ns = netns_name(lab, step.node)
+        view = etcfiles.ensure_node_view(lab, ns, step.node)
+        argv = [sh, "-c", step.run]
         # Steps may call nslab itself (e.g. 'nslab service restart web'): say which lab.
         env = {**os.environ, **nslab_env, "NSLAB_LAB": lab, "NSLAB_NODE": step.node}
         try:
@@ -82,6 +99,9 @@ def _apply(lab: str, scenario: m.Scenario, nslab_env: dict[str, str]) -> list[St
                 check=False,
                 stdin=subprocess.DEVNULL,
                 env=env,
+                cwd="/",
+                # In the forked child, single-threaded: it may unshare its mounts.
+                preexec_fn=_enter(view, ns, keep),
             )
         except subprocess.TimeoutExpired:
             raise SolutionFailed(
