@@ -129,6 +129,23 @@ def descendants(pid: int) -> list[tuple[int, int]]:
     return out
 
 
+def tree_of(pid: int, started: int, pidns: int | None = None) -> list[tuple[int, int]]:
+    """(pid, start time) of what a service process started, itself excluded, listed while
+    it still runs (that proves membership). In its own PID namespace: everyone there.
+    Without: its session, and the descendants of each, which finds those that called
+    setsid as long as their parent lives."""
+    if not is_same(pid, started):
+        return []
+    if pidns is not None and pidns_inode(pid) == pidns:
+        return [t for t in in_pid_namespace(pidns) if t[0] != pid]
+    found = dict(session_members(pid, since=started))
+    for member in list(found):
+        found.update(descendants(member))
+    found.update(descendants(pid))
+    found.pop(pid, None)
+    return list(found.items())
+
+
 def netns_inode(pid: int) -> int | None:
     try:
         return os.stat(f"/proc/{pid}/ns/net").st_ino

@@ -208,17 +208,19 @@ def _sockets_in(ns: str) -> list[sockets.Socket]:
     return out[0] if out else []
 
 
-def _earlier_runs(lab: str, name: str) -> set[int]:
-    """Pids that earlier runs of this service left behind. A run in its own PID namespace
-    leaves nothing (its namespace dies with it); one without (a kernel that refused the
-    namespace) may leave its session members and their descendants."""
-    left: set[int] = set()
+def _earlier_runs(lab: str, name: str) -> dict[int, int]:
+    """{pid: start time} of what earlier runs of this service left behind. A run in its own
+    PID namespace leaves nothing (its namespace dies with it); one without (a kernel that
+    refused the namespace) may leave its session, and whatever those started with setsid."""
+    left: dict[int, int] = {}
     for entry in journal.read(state.lab_dir(lab)).procs:
         if entry.get("service") != name or "start" not in entry or entry.get("pidns"):
             continue
         if procs.is_running(entry["pid"], entry["start"]):
             continue  # alive: that is "already running", not a leftover
-        left.update(pid for pid, _ in procs.session_members(entry["pid"], since=entry["start"]))
+        for pid, started in procs.session_members(entry["pid"], since=entry["start"]):
+            left[pid] = started
+            left.update(procs.descendants(pid))
     return left
 
 
@@ -243,14 +245,11 @@ def _clear_port(lab: str, service: m.Service, ns: str) -> list[str]:
             f"stop that process (kill {pid}) or give the service another port "
             f"('nslab service config {service.name}'), then 'nslab service start {service.name}'",
         )
+    # The whole earlier run goes, not just the holder: its shell would start another.
+    _, stuck = procs.stop(list(ours.items()), grace=0.5)
+    if stuck:
+        raise KernelError(f"service {service.name}: earlier run's process(es) {stuck} would not stop")
     for pid, socks in sorted(held.items()):
-        started = procs.start_time(pid)
-        if started is None:
-            continue
-        targets = [(pid, started), *procs.descendants(pid)]
-        _, stuck = procs.stop(targets, grace=0.5)
-        if stuck:
-            raise KernelError(f"service {service.name}: earlier run's process(es) {stuck} would not stop")
         notes.append(
             f"service {service.name}: a process left from an earlier run (pid {pid}) "
             f"still held port {_ports(socks)}; stopped it"
@@ -287,18 +286,10 @@ def _spawn(lab: str, scenario: m.Scenario, service: m.Service, ns: str) -> None:
 
 
 def _stop_entry(entry: dict[str, Any]) -> tuple[list[procs.Stopped], list[int]]:
-    """Stop a journaled service process and everything it started."""
+    """Stop a journaled service process and everything it started: the process first (it
+    stops its own children gracefully), then whatever of its tree is left."""
     pid, started = entry["pid"], entry["start"]
-    pidns = entry.get("pidns")
-    if pidns and procs.pidns_inode(pid) == pidns:
-        # Init of its PID namespace: when it dies the kernel kills the rest. Listing them
-        # first (while init, still alive, proves the namespace is this one) lets the
-        # second pass catch any that are slow to go.
-        members = [t for t in procs.in_pid_namespace(pidns) if t[0] != pid]
-    else:
-        seen = dict(procs.session_members(pid, since=started))
-        seen.update(procs.descendants(pid))  # those that called setsid, while pid lives
-        members = [(p, st) for p, st in seen.items() if p != pid]
+    members = procs.tree_of(pid, started, entry.get("pidns"))
     done, stuck = procs.stop([(pid, started)])
     more, stuck_more = procs.stop(members, grace=0.5)
     return done + more, stuck + stuck_more
@@ -315,9 +306,9 @@ def stop(lab: str, name: str) -> ServiceState:
         stuck: list[int] = []
         if entry is not None and _alive(entry):
             stopped, stuck = _stop_entry(entry)
-        left = [(p, st) for p in _earlier_runs(lab, name) if (st := procs.start_time(p)) is not None]
+        left = _earlier_runs(lab, name)
         if left:
-            more, stuck_more = procs.stop(left, grace=0.5)
+            more, stuck_more = procs.stop(list(left.items()), grace=0.5)
             stopped += more
             stuck += stuck_more
         if stuck:

@@ -157,7 +157,11 @@ def spawn(
 
 
 def _own_pid_namespace(name: str) -> None:
-    """This (spawning) thread's next child becomes init of a new PID namespace."""
+    """This (spawning) thread's next child becomes init of a new PID namespace.
+    NSLAB_SERVICE_PIDNS=0 skips it: the path a kernel without PID namespaces takes, for
+    tests of that path and for a host where the namespace gets in the way."""
+    if os.environ.get("NSLAB_SERVICE_PIDNS") == "0":
+        return
     try:
         libc.unshare_pid_for_children()
     except OSError as exc:
