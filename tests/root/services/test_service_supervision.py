@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from nslab.engine import journal, state
-from nslab.kernel import procs, sockets
+from nslab.kernel import procs
 
 # An exec service whose shell leaves a setsid child behind and listens on 7000 through nc.
 SCENARIO = """\
@@ -108,7 +108,19 @@ def holders_of(ns: str, port: int) -> set[int]:
         if len(f) > 9 and f[3] == "0A" and f[1].endswith(f":{port:04X}")
     }
     netns_inode = os.stat(f"/run/netns/{ns}").st_ino
-    return {p for p in procs.in_namespaces({netns_inode}) if sockets.socket_inodes(p) & inodes}
+    return {p for p in procs.in_namespaces({netns_inode}) if socket_inodes(p) & inodes}
+
+
+def socket_inodes(pid: int) -> set[int]:
+    found = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(int(target[8:-1]))
+    return found
 
 
 def test_kill9_of_the_service_process_then_start(lab: str, mode: str) -> None:
