@@ -103,9 +103,9 @@ def down(lab: str) -> TeardownReport:
     journaled = [p for p in entries.procs if "start" in p]
     # Listed before anything is stopped, while each service process proves its tree: what a
     # service started with setsid may live on in a namespace deleted by hand, where the
-    # sweep by namespace below cannot see it. (A service in its own PID namespace takes its
-    # whole tree with it; this matters where the kernel refused that namespace.)
-    trees = [t for p in journaled for t in procs.tree_of(p["pid"], p["start"], p.get("pidns"))]
+    # sweep by namespace below cannot see it. A service in its own PID namespace needs no
+    # list (the kernel ends its tree with it); one without (the kernel refused) does.
+    trees = [t for p in journaled if not p.get("pidns") for t in procs.tree_of(p["pid"], p["start"])]
     _remove_namespaces(report, ours, [(p["pid"], p["start"]) for p in journaled], trees)
     etc_dirs = list(dict.fromkeys([*entries.etc, *(state.etc_dir(n) for n in ours)]))
     for path in etc_dirs:
