@@ -72,14 +72,16 @@ def entry(lab: str, name: str) -> dict[str, Any]:
     return found[-1]
 
 
-def tree(pid: int) -> list[tuple[int, int]]:
-    """The service process and all it started, once the shell has started its children."""
+def tree(pid: int, wanted: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The service process and all it started, once the shell's children run `wanted`
+    (the setsid child is a sleep only after it has called setsid)."""
     deadline = time.monotonic() + 5
     while True:
         found = [(pid, procs.start_time(pid) or 0), *procs.descendants(pid)]
-        names = sorted(procs.command(p) for p, _ in found)
-        if ("sleep" in names and "sh" in names) or time.monotonic() > deadline:
+        names = [procs.command(p) for p, _ in found]
+        if all(names.count(w) >= wanted.count(w) for w in wanted) and "setsid" not in names:
             return found
+        assert time.monotonic() < deadline, names
         time.sleep(0.05)
 
 
@@ -125,7 +127,7 @@ def socket_inodes(pid: int) -> set[int]:
 
 def test_kill9_of_the_service_process_then_start(lab: str, mode: str) -> None:
     old = entry(lab, "keeper")
-    old_tree = tree(old["pid"])
+    old_tree = tree(old["pid"], ("sh", "sleep", "nc"))
     assert len(old_tree) >= 3, [procs.command(p) for p, _ in old_tree]
     os.kill(old["pid"], signal.SIGKILL)
     if mode == "pidns":
@@ -178,7 +180,7 @@ def test_start_refuses_a_port_held_by_a_process_it_did_not_start(lab: str, mode:
 
 def test_stop_ends_a_child_that_called_setsid(lab: str, mode: str) -> None:
     service = entry(lab, "loner")
-    members = tree(service["pid"])
+    members = tree(service["pid"], ("sh", "sleep", "sleep"))
     sid = os.getsid(service["pid"])
     escaped = [p for p, _ in members if procs.command(p) == "sleep" and os.getsid(p) != sid]
     assert escaped, "the scenario's setsid child should be in a session of its own"
@@ -189,7 +191,7 @@ def test_stop_ends_a_child_that_called_setsid(lab: str, mode: str) -> None:
 
 def test_restart_on_a_deleted_node_exits_3_and_stops_nothing(lab: str, mode: str) -> None:
     service = entry(lab, "keeper")
-    members = tree(service["pid"])
+    members = tree(service["pid"], ("sh", "sleep", "nc"))
     # A process of the test's own in the node: the lab did not start it, nobody may kill it.
     bystander = subprocess.Popen(["ip", "netns", "exec", f"{lab}-a", "sleep", "1000"])
     try:

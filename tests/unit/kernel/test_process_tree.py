@@ -48,8 +48,12 @@ def shell() -> Iterator[subprocess.Popen[bytes]]:
 
 
 def _wait_for_children(pid: int, count: int) -> list[tuple[int, int]]:
+    """Until `count` children run sleep (the setsid one has called setsid() by then)."""
     deadline = time.monotonic() + 5
-    while len(found := procs.descendants(pid)) < count and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        found = procs.descendants(pid)
+        if [procs.command(p) for p, _ in found] == ["sleep"] * count:
+            break
         time.sleep(0.02)
     return found
 
