@@ -69,6 +69,7 @@ def start_command(lab: str | None, name: str) -> None:
 
     need_root("nslab service start")
     row = control.start(resolve_lab(lab), name)
+    _notes(row.notes)
     click.echo(f"started {row.name} on {row.node} (pid {row.pid}){_listening(row.listens)}")
 
 
@@ -106,6 +107,7 @@ def restart_command(lab: str | None, name: str) -> None:
 
     need_root("nslab service restart")
     row = control.restart(resolve_lab(lab), name)
+    _notes(row.notes)
     click.echo(f"restarted {row.name} on {row.node} (pid {row.pid}){_listening(row.listens)}")
 
 
@@ -184,6 +186,12 @@ def _follow(path: str) -> None:
         return
     except KeyboardInterrupt:
         return
+
+
+def _notes(notes: list[str]) -> None:
+    """What a start had to do first (a leftover it stopped), on stderr like other warnings."""
+    for note in notes:
+        click.echo(note, err=True)
 
 
 def _listening(listens: list[str]) -> str:

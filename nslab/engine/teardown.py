@@ -101,7 +101,13 @@ def down(lab: str) -> TeardownReport:
         if owner is not None and owner[0] == lab and name == f"{lab}-{owner[1]}":
             ours.append(name)
             report.found = True
-    _remove_namespaces(report, ours, [(p["pid"], p["start"]) for p in entries.procs if "start" in p])
+    journaled = [p for p in entries.procs if "start" in p]
+    # Listed before anything is stopped, while each service process proves its tree: what a
+    # service started with setsid may live on in a namespace deleted by hand, where the
+    # sweep by namespace below cannot see it. A service in its own PID namespace needs no
+    # list (the kernel ends its tree with it); one without (the kernel refused) does.
+    trees = [t for p in journaled if not p.get("pidns") for t in procs.tree_of(p["pid"], p["start"])]
+    _remove_namespaces(report, ours, [(p["pid"], p["start"]) for p in journaled], trees)
     etc_dirs = list(dict.fromkeys([*entries.etc, *(state.etc_dir(n) for n in ours)]))
     for path in etc_dirs:
         _remove_etc(report, path, lab)
@@ -134,9 +140,17 @@ def _inode(name: str) -> int | None:
         return None
 
 
-def _remove_namespaces(report: TeardownReport, names: list[str], journaled: list[tuple[int, int]]) -> None:
+def _remove_namespaces(
+    report: TeardownReport,
+    names: list[str],
+    journaled: list[tuple[int, int]],
+    trees: list[tuple[int, int]] | None = None,
+) -> None:
     stopped, stuck = procs.stop(journaled)
     report.processes.extend(stopped)
+    left, left_stuck = procs.stop([t for t in trees or [] if t not in journaled], grace=0.5)
+    report.strays.extend(left)
+    stuck += left_stuck
     inodes = set()
     for name in names:
         with contextlib.suppress(OSError):

@@ -6,6 +6,7 @@ import ctypes
 import os
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
 MS_BIND = 4096
 MS_REC = 16384
 MS_SHARED = 1 << 20
@@ -23,6 +24,12 @@ def _check(result: int, what: str) -> None:
 def unshare_net() -> None:
     """Move the calling thread (only) into a new, empty network namespace."""
     _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+
+
+def unshare_pid_for_children() -> None:
+    """Make the calling thread's NEXT child init (pid 1) of a new PID namespace. The thread
+    itself stays where it is; only its children are affected, so do it in a thread of its own."""
+    _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
 
 
 def setns_net(fd: int) -> None:

@@ -1,8 +1,10 @@
 """Run another program as the service (unbound, an instructor's command) and stay its parent.
 
-The supervised pid is this process; the program is its child in the same session. "ready"
-is sent once the program listens on the expected port (read from /proc/net, so no probe
-connection shows up in the program's logs), and a SIGTERM to us stops the program too.
+The supervised pid is this process; the program is its child. "ready" is sent once a
+socket on the expected port belongs to this process tree (matched by socket inode in
+/proc/<pid>/fd): a daemon left from an earlier run, or anything else already listening on
+that port, must not pass for the program just started. No probe connection is made, so
+none shows up in the program's logs. A SIGTERM to us stops the program too.
 """
 
 from __future__ import annotations
@@ -14,29 +16,43 @@ import subprocess
 import time
 from collections.abc import Callable
 
+from nslab.kernel import procs, sockets
 from nslab.services.logs import Failed, say
 
-LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp*
 STARTUP_TIMEOUT = 12.0  # below the supervisor's 15 s, so our message arrives first
 
 
-def listening_ports() -> set[tuple[str, int]]:
-    """(proto, port) of every listening TCP socket and bound UDP socket in our namespace."""
-    found: set[tuple[str, int]] = set()
-    for proto in ("tcp", "tcp6", "udp", "udp6"):
-        try:
-            with open(f"/proc/net/{proto}") as handle:
-                lines = handle.read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) < 4:
-                continue
-            port = int(fields[1].rsplit(":", 1)[1], 16)
-            if proto.startswith("udp") or fields[3] == LISTEN:
-                found.add((proto.rstrip("6"), port))
-    return found
+def host_pid() -> int:
+    """Our pid as the host sees it (we may be pid 1 of our own PID namespace; /proc is the
+    host's, so its "self" link names the host pid)."""
+    try:
+        return int(os.readlink("/proc/self"))
+    except (OSError, ValueError):
+        return os.getpid()
+
+
+def own_listening(port: int, protos: tuple[str, ...]) -> set[str]:
+    """Which of `protos` have a socket on `port` held by us or one of our descendants."""
+    found = [s for s in sockets.listening() if s.port == port and s.proto in protos]
+    if not found:
+        return set()
+    me = host_pid()
+    tree = [me, *(pid for pid, _ in procs.descendants(me))]
+    return {s.proto for held in sockets.holders(tree, found).values() for s in held}
+
+
+def foreign_holders(port: int, protos: tuple[str, ...]) -> str:
+    """' (port N is held by pid P (name), which this service did not start)', or ''."""
+    found = [s for s in sockets.listening() if s.port == port and s.proto in protos]
+    me = host_pid()
+    mine = {me, *(pid for pid, _ in procs.descendants(me))}
+    ns = procs.netns_inode(me)
+    others = [p for p in procs.in_namespaces({ns} if ns else set()) if p not in mine]
+    held = sockets.holders(others, found)
+    if not held:
+        return ""
+    who = ", ".join(f"pid {pid} ({procs.command(pid)})" for pid in sorted(held))
+    return f"; port {port} is held by {who}, which this service did not start"
 
 
 def run(
@@ -55,12 +71,18 @@ def run(
     test = all if every else any
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while port is not None and not test((p, port) in listening_ports() for p in protos):
+        while port is not None and not test(p in own_listening(port, protos) for p in protos):
             if process.poll() is not None:
-                raise Failed(f"{argv[0]} exited with status {process.returncode} before listening on {port}")
+                raise Failed(
+                    f"{argv[0]} exited with status {process.returncode} before listening on {port}"
+                    + foreign_holders(port, protos)
+                )
             if time.monotonic() > deadline:
-                raise Failed(f"{argv[0]} did not listen on port {port} within {STARTUP_TIMEOUT:.0f} s")
-            time.sleep(0.01)
+                raise Failed(
+                    f"{argv[0]} did not listen on port {port} within {STARTUP_TIMEOUT:.0f} s"
+                    + foreign_holders(port, protos)
+                )
+            time.sleep(0.02)
         ready()
         code = process.wait()
         say(f"{name}: {argv[0]} exited with status {code}")

@@ -43,6 +43,14 @@ def _name_process(name: str) -> None:
         ctypes.CDLL(None).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 
+def _host_pid() -> int:
+    """The pid the journal and `ps` show (we are pid 1 of our own PID namespace)."""
+    try:
+        return int(os.readlink("/proc/self"))
+    except (OSError, ValueError):
+        return os.getpid()
+
+
 def _load(config: dict[str, Any]) -> Callable[[dict[str, Any], Callable[[], None]], None]:
     module, _, attr = str(config["impl"]).partition(":")
     serve: Callable[[dict[str, Any], Callable[[], None]], None] = getattr(
@@ -70,7 +78,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _name_process(str(config["name"]))
-    say(f"{config['name']}: starting {config['kind']} service on node {config['node']} (pid {os.getpid()})")
+    say(f"{config['name']}: starting {config['kind']} service on node {config['node']} (pid {_host_pid()})")
     try:
         serve(config, ready)
     except SystemExit:

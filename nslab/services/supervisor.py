@@ -6,6 +6,14 @@ one line to an inherited pipe once it is listening ("ready") or failed ("error: 
 `nslab up` returns only when every service answers. pid + start time go to the journal;
 output goes to logs/<service>.log in the lab's state directory.
 
+Each service process is init (pid 1) of its own PID namespace. That is the supervision:
+when it dies, for any reason (stop, kill -9, a crash), the kernel kills everything it
+started, including children that left its session with setsid, so no daemon outlives its
+service. (cgroups would do the same, but here there is no systemd to delegate a cgroup v2
+subtree and the hierarchy may be v1-only or read-only; a PID namespace needs nothing but
+CAP_SYS_ADMIN, which nslab has.) Where the kernel refuses one, the service runs as before,
+in its own session, and stop falls back to its session and descendants.
+
 All services are spawned first and awaited together: they start in parallel, so N services
 add roughly the sum of their start-up CPU time divided by the cores, not N start-ups in a
 row (docs/services.md has measured figures).
@@ -14,6 +22,7 @@ row (docs/services.md has measured figures).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
 import subprocess
@@ -33,6 +42,7 @@ from nslab.scenario import model as m
 from nslab.services import editable
 
 READY_TIMEOUT = 15.0
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,6 +51,7 @@ class Started:
     pid: int
     ready_fd: int
     log: str
+    pidns: int | None = None  # inode of its own PID namespace, None without one
 
 
 def log_path(directory: str, name: str) -> str:
@@ -124,6 +135,7 @@ def spawn(
                 libc.setns_net(fd)
             finally:
                 os.close(fd)
+            _own_pid_namespace(service.name)
             with open(log, "ab") as out:
                 result.append(
                     subprocess.Popen(
@@ -149,7 +161,21 @@ def spawn(
     if error:
         os.close(ready_r)
         raise KernelError(f"service {service.name}: could not start: {error[0]}")
-    return Started(service, result[0].pid, ready_r, log)
+    pid = result[0].pid
+    pidns = procs.pidns_inode(pid)
+    return Started(service, pid, ready_r, log, pidns if pidns != procs.pidns_inode("self") else None)
+
+
+def _own_pid_namespace(name: str) -> None:
+    """This (spawning) thread's next child becomes init of a new PID namespace.
+    NSLAB_SERVICE_PIDNS=0 skips it: the path a kernel without PID namespaces takes, for
+    tests of that path and for a host where the namespace gets in the way."""
+    if os.environ.get("NSLAB_SERVICE_PIDNS") == "0":
+        return
+    try:
+        libc.unshare_pid_for_children()
+    except OSError as exc:
+        logger.warning("service %s: no PID namespace (%s); supervising its session instead", name, exc)
 
 
 def wait_ready(started: list[Started], cancel: threading.Event, timeout: float = READY_TIMEOUT) -> None:
@@ -197,8 +223,9 @@ def _tail(path: str, lines: int = 5) -> str:
 
 def record(journal: Journal, started: Started) -> None:
     start = procs.start_time(started.pid)
+    extra = {"pidns": started.pidns} if started.pidns is not None else {}
     journal.record(
-        "proc", pid=started.pid, start=start, service=started.service.name, node=started.service.node
+        "proc", pid=started.pid, start=start, service=started.service.name, node=started.service.node, **extra
     )
 
 
