@@ -2,14 +2,27 @@
 
 Layout: journal.jsonl (every object, recorded before it is created), meta.json (how the
 lab was built), scenario.yaml (a private copy of the source, so grading never reads a
-file the learner can edit in place), logs/ and services/.
+file the learner can edit in place), logs/ and services/, and owner (the marker that
+makes the directory nslab's: lab name and build id, written at claim; nothing without it
+is ever swept or deleted).
+
+NSLAB_STATE_DIR moves the whole root (tests, or a machine without /run). Beside the labs it
+holds .locks/<lab>.lock (one per lab, outliving the lab directory a teardown removes) and
+.owners/<inode> (which namespace nslab made, out of a learner's reach inside a node).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
+import re
 import shutil
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,11 +36,34 @@ def lab_dir(lab: str) -> str:
     return os.path.join(STATE_ROOT, lab)
 
 
+# Same pattern as naming.LAB_NAME (not imported: this module sits on every command's path).
+_LAB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+OWNER_FILE = "owner"
+
+
 def labs() -> list[str]:
+    """Lab directories: valid lab names that carry nslab's owner marker. Anything else in
+    the state root (a user's files, when NSLAB_STATE_DIR points somewhere shared) is not
+    a lab, so nothing sweeps it."""
     try:
-        return sorted(d for d in os.listdir(STATE_ROOT) if os.path.isdir(os.path.join(STATE_ROOT, d)))
+        names = os.listdir(STATE_ROOT)
     except FileNotFoundError:
         return []
+    return sorted(d for d in names if _LAB_NAME.fullmatch(d) and owner_of(d) is not None)
+
+
+def owner_of(lab: str) -> dict[str, Any] | None:
+    """The owner marker of a lab directory ({"lab", "build"}), or None if it has none."""
+    try:
+        with open(os.path.join(lab_dir(lab), OWNER_FILE)) as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        data = _journal_header(lab)  # a lab built before the owner file existed
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("lab") != lab:
+        return None
+    return data
 
 
 @dataclass
@@ -43,8 +79,19 @@ class Meta:
     complete: bool = False
 
 
-def claim(lab: str) -> str:
-    """Create the lab's state directory; it existing means the lab is up (or half-built)."""
+def _journal_header(lab: str) -> Any:
+    try:
+        with open(os.path.join(lab_dir(lab), "journal.jsonl"), "rb") as handle:
+            first = json.loads(handle.readline())
+    except (OSError, ValueError):
+        return None
+    return first if isinstance(first, dict) and first.get("op") == "lab" else None
+
+
+def claim(lab: str, build: str) -> str:
+    """Create the lab's state directory and its owner marker; it existing means the lab is
+    up (or half-built). The marker is written first thing: an empty directory without one
+    (a kill in between) is removed by teardown with rmdir, which cannot lose a user's file."""
     os.makedirs(STATE_ROOT, mode=0o755, exist_ok=True)
     path = lab_dir(lab)
     try:
@@ -54,6 +101,7 @@ def claim(lab: str) -> str:
             f"lab {lab!r} is already up (or a build of it was interrupted)",
             f"run 'nslab down {lab}' first, or 'nslab up ... --replace', or pick another --prefix",
         ) from None
+    _write_json(os.path.join(path, OWNER_FILE), {"lab": lab, "build": build, "pid": os.getpid()})
     os.mkdir(os.path.join(path, "logs"))
     return path
 
@@ -88,8 +136,154 @@ def _write_json(path: str, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def remove_lab_dir(lab: str) -> None:
+def remove_lab_dir(lab: str, build: str | None = None) -> None:
+    """Remove the lab's directory if it is nslab's (carries the owner marker, and with
+    `build`, that build's). An unmarked directory is only rmdir'ed: if it is empty it was
+    a claim killed before its marker; if not, it is not ours to delete."""
+    owner = owner_of(lab)
+    if owner is None:
+        with contextlib.suppress(OSError):
+            os.rmdir(lab_dir(lab))
+        return
+    if build is not None and owner.get("build") != build:
+        return
     shutil.rmtree(lab_dir(lab), ignore_errors=True)
+
+
+# --- the per-lab lock -------------------------------------------------------------------
+
+LOCK_WAIT = float(os.environ.get("NSLAB_LOCK_WAIT", "2"))
+_held: dict[str, tuple[int, int]] = {}  # lab -> (fd, depth): this process's locks
+_held_guard = threading.Lock()
+
+
+def lock_path(lab: str) -> str:
+    return os.path.join(STATE_ROOT, ".locks", f"{lab}.lock")
+
+
+@contextlib.contextmanager
+def lab_lock(lab: str, verb: str, wait: float | None = None) -> Iterator[None]:
+    """Hold the lab's lock for a verb that changes the lab. The lock file lives outside the
+    lab directory (a teardown removes that directory while the lock is held), is root's and
+    mode 0600. Re-entrant within one process (`up --replace` tears down, then builds). A
+    second process waits up to `wait` seconds, then gets exit 3 naming who holds it."""
+    with _held_guard:
+        if lab in _held:
+            fd, depth = _held[lab]
+            _held[lab] = (fd, depth + 1)
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            _release(lab)
+        return
+    directory = os.path.dirname(lock_path(lab))
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd = os.open(lock_path(lab), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                    raise
+            if time.monotonic() >= deadline:
+                raise LabStateError(
+                    f"lab {lab} is busy ({_holder(fd)})", "wait for it to finish, then try again"
+                )
+            time.sleep(0.02)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {verb}\n".encode(), 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    with _held_guard:
+        _held[lab] = (fd, 1)
+    try:
+        yield
+    finally:
+        _release(lab)
+
+
+def _release(lab: str) -> None:
+    with _held_guard:
+        fd, depth = _held[lab]
+        if depth > 1:
+            _held[lab] = (fd, depth - 1)
+            return
+        del _held[lab]
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+    os.close(fd)  # closing drops the flock
+
+
+def _holder(fd: int) -> str:
+    try:
+        pid, _, verb = os.pread(fd, 200, 0).decode(errors="replace").strip().partition(" ")
+    except OSError:
+        pid, verb = "", ""
+    if not pid.isdigit():
+        return "another nslab command holds its lock"
+    return f"pid {pid} is running `{verb or 'nslab'}`"
+
+
+# --- namespace owner records --------------------------------------------------------------
+
+
+def owners_dir(lab: str) -> str:
+    return os.path.join(STATE_ROOT, ".owners", lab)
+
+
+def write_owner(inode: int, netns: str, lab: str, node: str, build: str) -> None:
+    """Record that nslab made the namespace with this inode, under this name. Unlike lo's
+    alias (the marker inside the namespace), a learner in a node cannot change it. Kept
+    per lab (.owners/<lab>/<inode>) so a teardown reads only its own lab's records."""
+    directory = owners_dir(lab)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    with open(os.path.join(directory, str(inode)), "w") as handle:
+        json.dump({"netns": netns, "lab": lab, "node": node, "build": build}, handle)
+
+
+def owner_records(lab: str | None = None) -> dict[int, dict[str, Any]]:
+    """inode -> record, for one lab or (None) every lab."""
+    if lab is None:
+        try:
+            labs_seen = [d for d in os.listdir(os.path.join(STATE_ROOT, ".owners")) if _LAB_NAME.fullmatch(d)]
+        except FileNotFoundError:
+            return {}
+        out: dict[int, dict[str, Any]] = {}
+        for name in labs_seen:
+            out.update(owner_records(name))
+        return out
+    try:
+        names = os.listdir(owners_dir(lab))
+    except FileNotFoundError:
+        return {}
+    records = {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(os.path.join(owners_dir(lab), name)) as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("lab") == lab and isinstance(data.get("netns"), str):
+            records[int(name)] = data
+    return records
+
+
+def forget_owner(lab: str, inode: int) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(owners_dir(lab), str(inode)))
+    with contextlib.suppress(OSError):
+        os.rmdir(owners_dir(lab))  # only once empty
 
 
 def etc_dir(netns: str) -> str:

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from nslab.engine import state
 from nslab.errors import KernelError
 from nslab.labs.lifecycle import UpResult, down_one
 from nslab.scenario import loader
 
+if TYPE_CHECKING:
+    from nslab.engine.build import ServiceStarter
+
 
 def reset(lab: str) -> UpResult:
+    from nslab.services.supervisor import start_services
+
+    with state.lab_lock(lab, "nslab reset"):
+        return _reset_locked(lab, start_services)
+
+
+def _reset_locked(lab: str, start_services: ServiceStarter) -> UpResult:
     from nslab.engine.build import Builder
     from nslab.labs import progress
-    from nslab.services.supervisor import start_services
 
     meta = state.require_meta(lab)
     with open(os.path.join(state.lab_dir(lab), "scenario.yaml")) as handle:
@@ -25,7 +35,7 @@ def reset(lab: str) -> UpResult:
 
         scenario = apply_faults(scenario)
         progress.note_start(scenario.name, meta.created)  # the clock keeps running across resets
-    report = down_one(lab)
+    report = down_one(lab, "nslab reset")
     if report.problems:
         raise KernelError(f"could not tear down lab {lab}: " + "; ".join(report.problems), "try 'nslab down'")
     built = Builder(
