@@ -153,7 +153,10 @@ def remove_lab_dir(lab: str, build: str | None = None) -> None:
 # --- the per-lab lock -------------------------------------------------------------------
 
 LOCK_WAIT = float(os.environ.get("NSLAB_LOCK_WAIT", "2"))
-_held: dict[str, tuple[int, int]] = {}  # lab -> (fd, depth): this process's locks
+# (lab, thread) -> (fd, depth): the locks this process holds. Re-entrant per thread only:
+# another thread of the same process opens its own file description and waits like a
+# second process would.
+_held: dict[tuple[str, int], tuple[int, int]] = {}
 _held_guard = threading.Lock()
 
 
@@ -165,61 +168,76 @@ def lock_path(lab: str) -> str:
 def lab_lock(lab: str, verb: str, wait: float | None = None) -> Iterator[None]:
     """Hold the lab's lock for a verb that changes the lab. The lock file lives outside the
     lab directory (a teardown removes that directory while the lock is held), is root's and
-    mode 0600. Re-entrant within one process (`up --replace` tears down, then builds). A
-    second process waits up to `wait` seconds, then gets exit 3 naming who holds it."""
+    mode 0600. Re-entrant within one thread (`up --replace` tears down, then builds). A
+    second holder waits up to `wait` seconds, then gets exit 3 naming who holds it."""
+    key = (lab, threading.get_ident())
     with _held_guard:
-        if lab in _held:
-            fd, depth = _held[lab]
-            _held[lab] = (fd, depth + 1)
+        if key in _held:
+            fd, depth = _held[key]
+            _held[key] = (fd, depth + 1)
             reentered = True
         else:
             reentered = False
-    if reentered:
-        try:
-            yield
-        finally:
-            _release(lab)
-        return
-    directory = os.path.dirname(lock_path(lab))
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd = os.open(lock_path(lab), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
-                    raise
-            if time.monotonic() >= deadline:
-                raise LabStateError(
-                    f"lab {lab} is busy ({_holder(fd)})", "wait for it to finish, then try again"
-                )
-            time.sleep(0.02)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {verb}\n".encode(), 0)
-    except BaseException:
-        os.close(fd)
-        raise
-    with _held_guard:
-        _held[lab] = (fd, 1)
+    if not reentered:
+        fd = _acquire(lab, verb, LOCK_WAIT if wait is None else wait)
+        with _held_guard:
+            _held[key] = (fd, 1)
     try:
         yield
     finally:
-        _release(lab)
+        _release(key)
 
 
-def _release(lab: str) -> None:
+def _acquire(lab: str, verb: str, wait: float) -> int:
+    path = lock_path(lab)
+    deadline = time.monotonic() + wait
+    while True:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        try:
+            got = _try_lock(fd, path)
+            if got is True:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()} {verb}\n".encode(), 0)
+                return fd
+            if got is None and time.monotonic() >= deadline:
+                raise LabStateError(
+                    f"lab {lab} is busy ({_holder(fd)})", "wait for it to finish, then try again"
+                )
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        if got is None:
+            time.sleep(0.02)
+
+
+def _try_lock(fd: int, path: str) -> bool | None:
+    """True: locked. None: someone holds it. False: we locked a file its holder had just
+    unlinked on release (someone else may lock the new one): open the path again."""
+    os.fchmod(fd, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+            raise
+        return None
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _release(key: tuple[str, int]) -> None:
     with _held_guard:
-        fd, depth = _held[lab]
+        fd, depth = _held[key]
         if depth > 1:
-            _held[lab] = (fd, depth - 1)
+            _held[key] = (fd, depth - 1)
             return
-        del _held[lab]
+        del _held[key]
+    # Unlink while still holding it (waiters re-check the inode), so locks do not pile up.
     with contextlib.suppress(OSError):
-        os.ftruncate(fd, 0)
+        os.unlink(lock_path(key[0]))
     os.close(fd)  # closing drops the flock
 
 
