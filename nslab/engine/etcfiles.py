@@ -95,7 +95,7 @@ def claim(journal: Journal, lab: str, netns: str) -> str:
     earlier lab's leftover and is replaced; anything else there is refused, with the fix."""
     link = state.etc_dir(netns)
     target = node_dir(lab, netns)
-    if is_ours(link, lab):
+    if is_ours(link, lab) and os.path.isdir(target):
         return target
     if _into_state(link) and not os.path.exists(link):
         log.info("removing stale %s (its target %s is gone)", link, os.readlink(link))
