@@ -269,16 +269,19 @@ class Builder:
         home = netns.current_fd()
         try:
             journal.record_many("netns", [{"name": p.netns, "node": p.name} for p in bplan.nodes])
-            named: list[list[object]] = []
+            named: list[tuple[str, str, int]] = []
             try:
                 for node_plan in bplan.nodes:
                     self._check_cancel()
                     self._create_namespace(node_plan)
-                    named.append([node_plan.netns, netns.inode_of(node_plan.netns)])
+                    named.append((node_plan.netns, node_plan.name, netns.inode_of(node_plan.netns)))
             finally:
                 # Teardown recognises these by inode, without entering each namespace to
                 # read its marker (one write for the whole lab, not one per namespace).
-                journal.record("named", namespaces=named)
+                journal.record("named", namespaces=[[name, inode] for name, _, inode in named])
+                # And outside the lab directory: cleanup without a journal still proves them
+                # ours when a learner has changed lo's alias (the marker) inside a node.
+                state.write_owners(self.lab, self.build_id, named)
             for node_plan in bplan.nodes:
                 self._check_cancel()
                 self._configure(node_plan, home)
@@ -290,15 +293,6 @@ class Builder:
         """Pass 1: a fresh namespace with lo up and our marker, then its veths, then its name.
         The name comes last: a namespace killed before it is named simply vanishes."""
         netns.new_here()
-        # Before the name exists: teardown and cleanup can then prove this namespace ours by
-        # its inode, whatever a learner later does to the marker inside it.
-        state.write_owner(
-            os.stat("/proc/thread-self/ns/net").st_ino,
-            node_plan.netns,
-            self.lab,
-            node_plan.name,
-            self.build_id,
-        )
         if node_plan.uses_ipv6:
             # Addresses must be usable at once, not after duplicate address detection.
             sysctl.write("net.ipv6.conf.default.accept_dad", "0")

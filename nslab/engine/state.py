@@ -8,7 +8,7 @@ is ever swept or deleted).
 
 NSLAB_STATE_DIR moves the whole root (tests, or a machine without /run). Beside the labs it
 holds .locks/<lab>.lock (one per lab, outliving the lab directory a teardown removes) and
-.owners/<inode> (which namespace nslab made, out of a learner's reach inside a node).
+.owners/<lab>/<build>.json (which namespaces nslab made, out of a learner's reach inside a node).
 """
 
 from __future__ import annotations
@@ -258,48 +258,72 @@ def owners_dir(lab: str) -> str:
     return os.path.join(STATE_ROOT, ".owners", lab)
 
 
-def write_owner(inode: int, netns: str, lab: str, node: str, build: str) -> None:
-    """Record that nslab made the namespace with this inode, under this name. Unlike lo's
-    alias (the marker inside the namespace), a learner in a node cannot change it. Kept
-    per lab (.owners/<lab>/<inode>) so a teardown reads only its own lab's records."""
+def write_owners(lab: str, build: str, namespaces: list[tuple[str, str, int]]) -> None:
+    """Record that nslab made these namespaces ((name, node, inode) each). Unlike lo's alias
+    (the marker inside a namespace), a learner in a node cannot change this. One file per
+    build, .owners/<lab>/<build>.json, written as the namespaces are named (the journal's
+    `named` line): one write per build, not one per namespace."""
+    if not namespaces:
+        return
     directory = owners_dir(lab)
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    with open(os.path.join(directory, str(inode)), "w") as handle:
-        json.dump({"netns": netns, "lab": lab, "node": node, "build": build}, handle)
+    rows = [[name, node, inode] for name, node, inode in namespaces]
+    _write_json(os.path.join(directory, f"{build}.json"), {"lab": lab, "build": build, "namespaces": rows})
 
 
-def owner_records(lab: str | None = None) -> dict[int, dict[str, Any]]:
-    """inode -> record, for one lab or (None) every lab."""
-    if lab is None:
-        try:
-            labs_seen = [d for d in os.listdir(os.path.join(STATE_ROOT, ".owners")) if _LAB_NAME.fullmatch(d)]
-        except FileNotFoundError:
-            return {}
-        out: dict[int, dict[str, Any]] = {}
-        for name in labs_seen:
-            out.update(owner_records(name))
-        return out
+def _owner_files(lab: str) -> dict[str, list[Any]]:
+    """build -> [[netns, node, inode], ...] for one lab."""
     try:
         names = os.listdir(owners_dir(lab))
     except FileNotFoundError:
         return {}
-    records = {}
+    out = {}
     for name in names:
-        if not name.isdigit():
+        if not name.endswith(".json"):
             continue
         try:
             with open(os.path.join(owners_dir(lab), name)) as handle:
                 data = json.load(handle)
         except (OSError, ValueError):
             continue
-        if isinstance(data, dict) and data.get("lab") == lab and isinstance(data.get("netns"), str):
-            records[int(name)] = data
+        if isinstance(data, dict) and data.get("lab") == lab and isinstance(data.get("namespaces"), list):
+            out[name.removesuffix(".json")] = data["namespaces"]
+    return out
+
+
+def owner_records(lab: str | None = None) -> dict[int, dict[str, Any]]:
+    """inode -> {"netns", "lab", "node", "build"}, for one lab or (None) every lab."""
+    if lab is None:
+        try:
+            names = os.listdir(os.path.join(STATE_ROOT, ".owners"))
+        except FileNotFoundError:
+            return {}
+        out: dict[int, dict[str, Any]] = {}
+        for name in names:
+            if _LAB_NAME.fullmatch(name):
+                out.update(owner_records(name))
+        return out
+    records = {}
+    for build, rows in _owner_files(lab).items():
+        for row in rows:
+            if (
+                isinstance(row, list)
+                and len(row) == 3
+                and isinstance(row[0], str)
+                and isinstance(row[2], int)
+            ):
+                records[row[2]] = {"netns": row[0], "lab": lab, "node": str(row[1]), "build": build}
     return records
 
 
-def forget_owner(lab: str, inode: int) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(os.path.join(owners_dir(lab), str(inode)))
+def forget_owners(lab: str, alive: set[int], build: str | None = None) -> None:
+    """Drop the lab's owner files (or one build's) of which no namespace is `alive`."""
+    for name, rows in _owner_files(lab).items():
+        if build is not None and name != build:
+            continue
+        if not any(isinstance(r, list) and len(r) == 3 and r[2] in alive for r in rows):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(owners_dir(lab), f"{name}.json"))
     with contextlib.suppress(OSError):
         os.rmdir(owners_dir(lab))  # only once empty
 

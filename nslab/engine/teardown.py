@@ -123,9 +123,9 @@ def down(lab: str, build: str | None = None) -> TeardownReport:
     etc_dirs = list(dict.fromkeys([*entries.etc, *(state.etc_dir(n) for n in ours)]))
     for path in etc_dirs:
         _remove_etc(report, path, lab)
-    for inode, record in records.items():
-        if _inode(record["netns"]) != inode:  # gone (or the name now holds another namespace)
-            state.forget_owner(lab, inode)
+    if records:
+        alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
+        state.forget_owners(lab, alive, build)
     state.remove_lab_dir(lab, build)
     return report
 
@@ -223,25 +223,33 @@ def sweep(only: str = "") -> list[TeardownReport]:
         except LabStateError as exc:
             reports.append(TeardownReport(lab, found=True, busy=exc.message))
     _sweep_stale_records(only)
-    _sweep_stale_etc_links(only)
+    by_lab = {r.lab: r for r in reports}
+    for lab, _ in _sweep_stale_etc_links(only):
+        if lab not in by_lab:
+            by_lab[lab] = TeardownReport(lab, found=True)
+            reports.append(by_lab[lab])
+        by_lab[lab].etc_dirs += 1
     return reports
 
 
 def _sweep_stale_records(only: str) -> None:
     """Owner records whose namespace is gone (a build killed before naming it)."""
-    for inode, record in state.owner_records().items():
-        lab = str(record["lab"])
-        if lab.startswith(only) and _inode(record["netns"]) != inode:
-            state.forget_owner(lab, inode)
+    records = state.owner_records()
+    alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
+    for lab in {str(r["lab"]) for r in records.values()}:
+        if lab.startswith(only):
+            state.forget_owners(lab, alive)
 
 
-def _sweep_stale_etc_links(only: str) -> list[str]:
+def _sweep_stale_etc_links(only: str) -> list[tuple[str, str]]:
     """/etc/netns symlinks into nslab's state root whose target is gone (the lab's state
-    was removed by hand): nslab's own, and they would block the next build."""
+    was removed by hand): nslab's own, and they would block the next build. Returns
+    (lab, path) of each link removed."""
     removed = []
     for path in etcfiles.stale_links():
-        if os.path.basename(path).startswith(only):
+        lab = os.path.relpath(os.readlink(path), state.STATE_ROOT).split(os.sep)[0]
+        if lab.startswith(only) and os.path.basename(path).startswith(only):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-                removed.append(path)
+                removed.append((lab, path))
     return removed

@@ -202,6 +202,7 @@ def test_cleanup_removes_dangling_links_into_nslab_state(prefix: str) -> None:
     shutil.rmtree(state.lab_dir(prefix))
     result = nslab("cleanup", "--prefix", prefix)
     assert result.returncode == 0, result.stderr
+    assert f"lab {prefix} is down: removed 0 namespaces, 2 /etc/netns entries" in result.stdout, result.stdout
     assert not [n for n in os.listdir("/etc/netns") if n.startswith(f"{prefix}-")]
     assert not os.path.exists(state.owners_dir(prefix)), "owner records of vanished namespaces stay"
 
