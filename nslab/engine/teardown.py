@@ -126,6 +126,12 @@ def down(lab: str, build: str | None = None) -> TeardownReport:
     if records:
         alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
         state.forget_owners(lab, alive, build)
+    if not report.found and build is None:
+        # The lab's state was removed by hand: its /etc/netns links dangle, and nothing
+        # else names them. (Only then: a listing of /etc/netns is not free on a big class.)
+        for _ in _sweep_stale_etc_links(lab, exact=True):
+            report.etc_dirs += 1
+            report.found = True
     state.remove_lab_dir(lab, build)
     return report
 
@@ -241,14 +247,15 @@ def _sweep_stale_records(only: str) -> None:
             state.forget_owners(lab, alive)
 
 
-def _sweep_stale_etc_links(only: str) -> list[tuple[str, str]]:
+def _sweep_stale_etc_links(only: str, exact: bool = False) -> list[tuple[str, str]]:
     """/etc/netns symlinks into nslab's state root whose target is gone (the lab's state
     was removed by hand): nslab's own, and they would block the next build. Returns
-    (lab, path) of each link removed."""
+    (lab, path) of each link removed. `exact`: only lab `only`, not every lab it prefixes."""
     removed = []
     for path in etcfiles.stale_links():
         lab = os.path.relpath(os.readlink(path), state.STATE_ROOT).split(os.sep)[0]
-        if lab.startswith(only) and os.path.basename(path).startswith(only):
+        wanted = lab == only if exact else lab.startswith(only)
+        if wanted and os.path.basename(path).startswith(f"{lab}-"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
                 removed.append((lab, path))

@@ -195,6 +195,24 @@ def test_lab_whose_state_was_removed_by_hand_builds_again(prefix: str) -> None:
     assert not os.path.lexists(link)
 
 
+def test_down_removes_dangling_links_of_its_lab_only(prefix: str) -> None:
+    lab.up("first-link", prefix=prefix)
+    other = f"{prefix}-x"
+    lab.up("first-link", prefix=other)
+    try:
+        for name in made_by(prefix):
+            if not name.startswith(f"{other}-"):
+                subprocess.run(["ip", "netns", "del", name], check=True)
+        shutil.rmtree(state.lab_dir(prefix))
+        result = nslab("down", prefix)
+        assert result.returncode == 0, result.stderr
+        assert "2 /etc/netns entries" in result.stdout, result.stdout
+        assert not os.path.lexists(f"/etc/netns/{prefix}-laptop")
+        assert os.path.exists(f"/etc/netns/{other}-laptop"), "down removed another lab's link"
+    finally:
+        lab.down_one(other)
+
+
 def test_cleanup_removes_dangling_links_into_nslab_state(prefix: str) -> None:
     lab.up("first-link", prefix=prefix)
     for name in made_by(prefix):
