@@ -62,6 +62,14 @@ def _foreign_ns_procs(only: set[int] | None = None) -> frozenset[tuple[int, str]
     return frozenset(found)
 
 
+def _state_entries(root: str) -> frozenset[str]:
+    """Lab directories, plus namespace owner records (.owners/<lab>); the lock directory
+    and other dot entries are nslab's machinery, not a lab's leftovers."""
+    labs = _tagged(frozenset(n for n in _ls(root) if not n.startswith(".")))
+    owners = _tagged(_ls(os.path.join(root, ".owners")))
+    return labs | frozenset(f".owners/{n}" for n in owners)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     netns: frozenset[str]
@@ -75,7 +83,7 @@ class Snapshot:
         return cls(
             _tagged(_ls("/run/netns")),
             _tagged(_ls("/etc/netns")),
-            _tagged(_ls(os.environ.get("NSLAB_STATE_DIR", "/run/nslab"))),
+            _state_entries(os.environ.get("NSLAB_STATE_DIR", "/run/nslab")),
             _root_links(),
             _foreign_ns_procs(_tagged_inodes() if TAG else None),
         )

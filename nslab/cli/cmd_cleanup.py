@@ -24,9 +24,20 @@ def cleanup_command(only: str) -> None:
     Example:
       sudo nslab cleanup
     """
+    from nslab.errors import LabStateError
     from nslab.labs import lifecycle as lab
 
     need_root("nslab cleanup")
     from nslab.cli.render import print_teardown
 
-    print_teardown(lab.down(None, everything=True, only=only), quiet_if_empty=False)
+    reports = lab.down(None, everything=True, only=only)
+    busy = [r for r in reports if r.busy]
+    try:
+        print_teardown([r for r in reports if not r.busy], quiet_if_empty=bool(busy))
+    finally:
+        # Labs another command is changing were left alone: say so, exit 3 (lab state).
+        if busy:
+            raise LabStateError(
+                "; ".join(f"left lab {r.lab} alone: {r.busy}" for r in busy),
+                "run 'nslab cleanup' again once it has finished",
+            )

@@ -24,5 +24,14 @@ def down_command(lab_name: str | None, everything: bool) -> None:
     need_root("nslab down")
     reports = lab.down(lab_name, everything)
     from nslab.cli.render import print_teardown
+    from nslab.errors import LabStateError
 
-    print_teardown(reports)
+    busy = [r for r in reports if r.busy]
+    try:
+        print_teardown([r for r in reports if not r.busy])
+    finally:
+        if busy:  # --all left labs alone that another command is changing
+            raise LabStateError(
+                "; ".join(f"left lab {r.lab} alone: {r.busy}" for r in busy),
+                "run 'nslab down --all' again once it has finished",
+            )

@@ -86,15 +86,22 @@ class Builder:
         self.on_phase = on_phase or (lambda _: None)
         self.cancel = threading.Event()
         self.phases: dict[str, float] = {}
+        self.build_id = ""
 
     def run(self) -> BuildResult:
+        # Every verb that changes a lab holds its lock (re-entrant: `up --replace` and
+        # `reset` already hold it for their teardown).
+        with state.lab_lock(self.lab, "nslab up"):
+            return self._run_locked()
+
+    def _run_locked(self) -> BuildResult:
+        from nslab.engine.naming import new_build_id
+
         started = time.perf_counter()
-        directory = state.claim(self.lab)
+        build_id = new_build_id()
+        directory = state.claim(self.lab, build_id)
         journal = Journal(directory)
         try:
-            from nslab.engine.naming import new_build_id
-
-            build_id = new_build_id()
             journal.record("lab", lab=self.lab, scenario=self.scenario.name, build=build_id, pid=os.getpid())
             meta = state.Meta(
                 lab=self.lab,
@@ -109,6 +116,7 @@ class Builder:
             with open(os.path.join(directory, "scenario.yaml"), "w") as handle:
                 handle.write(self.source_text)
             state.write_meta(meta)
+            self.build_id = build_id
             result = self._build(journal, directory, build_id)
             journal.record("done")
             meta.complete = True
@@ -117,17 +125,18 @@ class Builder:
             return result
         except BaseException as exc:
             journal.close()
-            self._rollback(exc)
+            self._rollback(exc, build_id)
             raise
         finally:
             with contextlib.suppress(OSError):
                 journal.close()
 
-    def _rollback(self, exc: BaseException) -> None:
+    def _rollback(self, exc: BaseException, build_id: str) -> None:
         from nslab.engine.teardown import down
 
         log.info("build of %s failed (%s); rolling back", self.lab, exc)
-        report = down(self.lab)
+        # Only this build's objects: whatever carries another build's id stays.
+        report = down(self.lab, build=build_id)
         if report.problems and isinstance(exc, NslabError):
             exc.message += "; rollback also failed: " + "; ".join(report.problems)
 
@@ -143,11 +152,7 @@ class Builder:
             p for p in (netns.path_of(f"{self.lab}-{n}") for n in self.scenario.nodes) if os.path.exists(p)
         ]
         if taken:
-            raise LabStateError(
-                f"namespace {os.path.basename(taken[0])} already exists and belongs to no lab nslab knows",
-                "if an earlier nslab run left it, 'nslab cleanup' removes nslab's own namespaces;"
-                " otherwise pick another --prefix",
-            )
+            raise self._taken_error(os.path.basename(taken[0]))
         bplan = plan.make(self.scenario, self.lab, build_id, probe_first_index())
         t = self._phase("plan", t)
         self.on_phase("namespaces")
@@ -180,6 +185,28 @@ class Builder:
             self.start_services(self.lab, self.scenario, bplan, journal, directory, self.cancel)
             t = self._phase("services", t)
         return BuildResult(self.lab, bplan, 0.0, self.phases)
+
+    def _taken_error(self, name: str) -> LabStateError:
+        """Say whose the namespace is. Never suggest a sweep that would remove a running lab."""
+        from nslab.engine.teardown import owner_of_namespace
+
+        owner = owner_of_namespace(name)
+        if owner is None:
+            return LabStateError(
+                f"namespace {name} already exists and nslab did not make it",
+                f"pick another --prefix (or, if you made it yourself, 'ip netns del {name}')",
+            )
+        lab, node, _ = owner
+        if lab != self.lab and lab in state.labs():
+            return LabStateError(
+                f"namespace {name} belongs to running lab {lab} (its node {node}):"
+                f" lab {self.lab} would give one of its nodes the same name",
+                f"pick another --prefix; lab {lab} is left as it is",
+            )
+        return LabStateError(
+            f"namespace {name} was left behind by lab {lab}, whose state is gone",
+            f"run 'nslab down {lab}' to remove what it left, then try again",
+        )
 
     def _cancel_on_failure(self, done: concurrent.futures.Future[None]) -> None:
         if done.exception() is not None:
@@ -239,16 +266,19 @@ class Builder:
         home = netns.current_fd()
         try:
             journal.record_many("netns", [{"name": p.netns, "node": p.name} for p in bplan.nodes])
-            named: list[list[object]] = []
+            named: list[tuple[str, str, int]] = []
             try:
                 for node_plan in bplan.nodes:
                     self._check_cancel()
                     self._create_namespace(node_plan)
-                    named.append([node_plan.netns, netns.inode_of(node_plan.netns)])
+                    named.append((node_plan.netns, node_plan.name, netns.inode_of(node_plan.netns)))
             finally:
                 # Teardown recognises these by inode, without entering each namespace to
                 # read its marker (one write for the whole lab, not one per namespace).
-                journal.record("named", namespaces=named)
+                journal.record("named", namespaces=[[name, inode] for name, _, inode in named])
+                # And outside the lab directory: cleanup without a journal still proves them
+                # ours when a learner has changed lo's alias (the marker) inside a node.
+                state.write_owners(self.lab, self.build_id, named)
             for node_plan in bplan.nodes:
                 self._check_cancel()
                 self._configure(node_plan, home)

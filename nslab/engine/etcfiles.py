@@ -10,6 +10,7 @@ openssl.cnf, so openssl, curl, wget and Python see the lab CA and nothing else.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     # Types only: teardown imports this module, and `nslab down` must not pay for the model.
     from nslab.engine.journal import Journal
     from nslab.scenario import model as m
+
+log = logging.getLogger(__name__)
 
 HEADER = "# written by nslab for lab {lab}, node {node}; removed by 'nslab down'\n"
 
@@ -66,27 +69,65 @@ def is_ours(link: str, lab: str) -> bool:
     return os.path.islink(link) and os.readlink(link) == node_dir(lab, os.path.basename(link))
 
 
+def _into_state(link: str) -> bool:
+    """A symlink whose target lies in nslab's state root: only nslab makes those."""
+    if not os.path.islink(link):
+        return False
+    target = os.readlink(link)
+    return target.startswith(state.STATE_ROOT.rstrip("/") + "/")
+
+
+def stale_links() -> list[str]:
+    """/etc/netns entries that are nslab's symlinks with a vanished target (the lab's state
+    directory was removed by hand, or its build was killed): safe to remove."""
+    try:
+        names = os.listdir(state.ETC_NETNS)
+    except FileNotFoundError:
+        return []
+    paths = [os.path.join(state.ETC_NETNS, n) for n in names]
+    return [p for p in paths if _into_state(p) and not os.path.exists(p)]
+
+
 def claim(journal: Journal, lab: str, netns: str) -> str:
     """The node's /etc directory, made if needed: the files go on tmpfs under the lab's state
     directory and /etc/netns/<ns> is a symlink to them. `ip netns exec` follows it, so the
     node sees its own hosts and resolv.conf; the disk sees one symlink per node (creating
     files on ext4 costs ~0.3 ms each), and ownership is plain from the link's target.
-    Journaled before the link exists."""
+    Journaled before the link exists. A dangling symlink into nslab's state root is an
+    earlier lab's leftover and is replaced; anything else there is refused, with the fix."""
     link = state.etc_dir(netns)
     target = node_dir(lab, netns)
-    if is_ours(link, lab):
+    if is_ours(link, lab) and os.path.isdir(target):
         return target
+    if _into_state(link) and not os.path.exists(link):
+        log.info("removing stale %s (its target %s is gone)", link, os.readlink(link))
+        os.unlink(link)
     if os.path.lexists(link):
-        raise LabStateError(
-            f"{link} already exists and is not this lab's",
-            "'nslab cleanup' removes what earlier nslab runs left; otherwise pick another --prefix",
-        )
+        raise _taken(link)
     ensure_node_fs(lab, netns)
     os.makedirs(target, exist_ok=True)
     journal.record("etc", path=link)
     os.makedirs(state.ETC_NETNS, exist_ok=True)
     os.symlink(target, link)
     return target
+
+
+def _taken(link: str) -> LabStateError:
+    if _into_state(link):
+        other = os.path.relpath(os.readlink(link), state.STATE_ROOT).split(os.sep)[0]
+        return LabStateError(
+            f"{link} belongs to running lab {other}",
+            f"pick another --prefix; lab {other} is left as it is",
+        )
+    if os.path.isdir(link) and not os.path.islink(link):
+        return LabStateError(
+            f"{link} is a directory nslab did not make",
+            f"if it is empty and nobody needs it: 'rmdir {link}'; otherwise pick another --prefix",
+        )
+    return LabStateError(
+        f"{link} already exists and nslab did not make it",
+        f"if nobody needs it: 'rm {link}'; otherwise pick another --prefix",
+    )
 
 
 # Labs built before the symlink layout had a real directory, marked with this attribute.

@@ -2,14 +2,27 @@
 
 Layout: journal.jsonl (every object, recorded before it is created), meta.json (how the
 lab was built), scenario.yaml (a private copy of the source, so grading never reads a
-file the learner can edit in place), logs/ and services/.
+file the learner can edit in place), logs/ and services/, and owner (the marker that
+makes the directory nslab's: lab name and build id, written at claim; nothing without it
+is ever swept or deleted).
+
+NSLAB_STATE_DIR moves the whole root (tests, or a machine without /run). Beside the labs it
+holds .locks/<lab>.lock (one per lab, outliving the lab directory a teardown removes) and
+.owners/<lab>/<build>.json (which namespaces nslab made, out of a learner's reach inside a node).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
+import re
 import shutil
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,11 +36,34 @@ def lab_dir(lab: str) -> str:
     return os.path.join(STATE_ROOT, lab)
 
 
+# Same pattern as naming.LAB_NAME (not imported: this module sits on every command's path).
+_LAB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+OWNER_FILE = "owner"
+
+
 def labs() -> list[str]:
+    """Lab directories: valid lab names that carry nslab's owner marker. Anything else in
+    the state root (a user's files, when NSLAB_STATE_DIR points somewhere shared) is not
+    a lab, so nothing sweeps it."""
     try:
-        return sorted(d for d in os.listdir(STATE_ROOT) if os.path.isdir(os.path.join(STATE_ROOT, d)))
+        names = os.listdir(STATE_ROOT)
     except FileNotFoundError:
         return []
+    return sorted(d for d in names if _LAB_NAME.fullmatch(d) and owner_of(d) is not None)
+
+
+def owner_of(lab: str) -> dict[str, Any] | None:
+    """The owner marker of a lab directory ({"lab", "build"}), or None if it has none."""
+    try:
+        with open(os.path.join(lab_dir(lab), OWNER_FILE)) as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        data = _journal_header(lab)  # a lab built before the owner file existed
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("lab") != lab:
+        return None
+    return data
 
 
 @dataclass
@@ -43,8 +79,19 @@ class Meta:
     complete: bool = False
 
 
-def claim(lab: str) -> str:
-    """Create the lab's state directory; it existing means the lab is up (or half-built)."""
+def _journal_header(lab: str) -> Any:
+    try:
+        with open(os.path.join(lab_dir(lab), "journal.jsonl"), "rb") as handle:
+            first = json.loads(handle.readline())
+    except (OSError, ValueError):
+        return None
+    return first if isinstance(first, dict) and first.get("op") == "lab" else None
+
+
+def claim(lab: str, build: str) -> str:
+    """Create the lab's state directory and its owner marker; it existing means the lab is
+    up (or half-built). The marker is written first thing: an empty directory without one
+    (a kill in between) is removed by teardown with rmdir, which cannot lose a user's file."""
     os.makedirs(STATE_ROOT, mode=0o755, exist_ok=True)
     path = lab_dir(lab)
     try:
@@ -54,6 +101,7 @@ def claim(lab: str) -> str:
             f"lab {lab!r} is already up (or a build of it was interrupted)",
             f"run 'nslab down {lab}' first, or 'nslab up ... --replace', or pick another --prefix",
         ) from None
+    _write_json(os.path.join(path, OWNER_FILE), {"lab": lab, "build": build, "pid": os.getpid()})
     os.mkdir(os.path.join(path, "logs"))
     return path
 
@@ -88,8 +136,196 @@ def _write_json(path: str, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def remove_lab_dir(lab: str) -> None:
+def remove_lab_dir(lab: str, build: str | None = None) -> None:
+    """Remove the lab's directory if it is nslab's (carries the owner marker, and with
+    `build`, that build's). An unmarked directory is only rmdir'ed: if it is empty it was
+    a claim killed before its marker; if not, it is not ours to delete."""
+    owner = owner_of(lab)
+    if owner is None:
+        with contextlib.suppress(OSError):
+            os.rmdir(lab_dir(lab))
+        return
+    if build is not None and owner.get("build") != build:
+        return
     shutil.rmtree(lab_dir(lab), ignore_errors=True)
+
+
+# --- the per-lab lock -------------------------------------------------------------------
+
+LOCK_WAIT = float(os.environ.get("NSLAB_LOCK_WAIT", "2"))
+# (lab, thread) -> (fd, depth): the locks this process holds. Re-entrant per thread only:
+# another thread of the same process opens its own file description and waits like a
+# second process would.
+_held: dict[tuple[str, int], tuple[int, int]] = {}
+_held_guard = threading.Lock()
+
+
+def lock_path(lab: str) -> str:
+    return os.path.join(STATE_ROOT, ".locks", f"{lab}.lock")
+
+
+@contextlib.contextmanager
+def lab_lock(lab: str, verb: str, wait: float | None = None) -> Iterator[None]:
+    """Hold the lab's lock for a verb that changes the lab. The lock file lives outside the
+    lab directory (a teardown removes that directory while the lock is held), is root's and
+    mode 0600. Re-entrant within one thread (`up --replace` tears down, then builds). A
+    second holder waits up to `wait` seconds, then gets exit 3 naming who holds it."""
+    key = (lab, threading.get_ident())
+    with _held_guard:
+        if key in _held:
+            fd, depth = _held[key]
+            _held[key] = (fd, depth + 1)
+            reentered = True
+        else:
+            reentered = False
+    if not reentered:
+        fd = _acquire(lab, verb, LOCK_WAIT if wait is None else wait)
+        with _held_guard:
+            _held[key] = (fd, 1)
+    try:
+        yield
+    finally:
+        _release(key)
+
+
+def _acquire(lab: str, verb: str, wait: float) -> int:
+    path = lock_path(lab)
+    deadline = time.monotonic() + wait
+    while True:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        try:
+            got = _try_lock(fd, path)
+            if got is True:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()} {verb}\n".encode(), 0)
+                return fd
+            if got is None and time.monotonic() >= deadline:
+                raise LabStateError(
+                    f"lab {lab} is busy ({_holder(fd)})", "wait for it to finish, then try again"
+                )
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        if got is None:
+            time.sleep(0.02)
+
+
+def _try_lock(fd: int, path: str) -> bool | None:
+    """True: locked. None: someone holds it. False: we locked a file its holder had just
+    unlinked on release (someone else may lock the new one): open the path again."""
+    os.fchmod(fd, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+            raise
+        return None
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _release(key: tuple[str, int]) -> None:
+    with _held_guard:
+        fd, depth = _held[key]
+        if depth > 1:
+            _held[key] = (fd, depth - 1)
+            return
+        del _held[key]
+    # Unlink while still holding it (waiters re-check the inode), so locks do not pile up.
+    with contextlib.suppress(OSError):
+        os.unlink(lock_path(key[0]))
+    os.close(fd)  # closing drops the flock
+
+
+def _holder(fd: int) -> str:
+    try:
+        pid, _, verb = os.pread(fd, 200, 0).decode(errors="replace").strip().partition(" ")
+    except OSError:
+        pid, verb = "", ""
+    if not pid.isdigit():
+        return "another nslab command holds its lock"
+    return f"pid {pid} is running `{verb or 'nslab'}`"
+
+
+# --- namespace owner records --------------------------------------------------------------
+
+
+def owners_dir(lab: str) -> str:
+    return os.path.join(STATE_ROOT, ".owners", lab)
+
+
+def write_owners(lab: str, build: str, namespaces: list[tuple[str, str, int]]) -> None:
+    """Record that nslab made these namespaces ((name, node, inode) each). Unlike lo's alias
+    (the marker inside a namespace), a learner in a node cannot change this. One file per
+    build, .owners/<lab>/<build>.json, written as the namespaces are named (the journal's
+    `named` line): one write per build, not one per namespace."""
+    if not namespaces:
+        return
+    directory = owners_dir(lab)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    rows = [[name, node, inode] for name, node, inode in namespaces]
+    _write_json(os.path.join(directory, f"{build}.json"), {"lab": lab, "build": build, "namespaces": rows})
+
+
+def _owner_files(lab: str) -> dict[str, list[Any]]:
+    """build -> [[netns, node, inode], ...] for one lab."""
+    try:
+        names = os.listdir(owners_dir(lab))
+    except FileNotFoundError:
+        return {}
+    out = {}
+    for name in names:
+        if not name.endswith(".json"):
+            continue
+        try:
+            with open(os.path.join(owners_dir(lab), name)) as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("lab") == lab and isinstance(data.get("namespaces"), list):
+            out[name.removesuffix(".json")] = data["namespaces"]
+    return out
+
+
+def owner_records(lab: str | None = None) -> dict[int, dict[str, Any]]:
+    """inode -> {"netns", "lab", "node", "build"}, for one lab or (None) every lab."""
+    if lab is None:
+        try:
+            names = os.listdir(os.path.join(STATE_ROOT, ".owners"))
+        except FileNotFoundError:
+            return {}
+        out: dict[int, dict[str, Any]] = {}
+        for name in names:
+            if _LAB_NAME.fullmatch(name):
+                out.update(owner_records(name))
+        return out
+    records = {}
+    for build, rows in _owner_files(lab).items():
+        for row in rows:
+            if (
+                isinstance(row, list)
+                and len(row) == 3
+                and isinstance(row[0], str)
+                and isinstance(row[2], int)
+            ):
+                records[row[2]] = {"netns": row[0], "lab": lab, "node": str(row[1]), "build": build}
+    return records
+
+
+def forget_owners(lab: str, alive: set[int], build: str | None = None) -> None:
+    """Drop the lab's owner files (or one build's) of which no namespace is `alive`."""
+    for name, rows in _owner_files(lab).items():
+        if build is not None and name != build:
+            continue
+        if not any(isinstance(r, list) and len(r) == 3 and r[2] in alive for r in rows):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(owners_dir(lab), f"{name}.json"))
+    with contextlib.suppress(OSError):
+        os.rmdir(owners_dir(lab))  # only once empty
 
 
 def etc_dir(netns: str) -> str:

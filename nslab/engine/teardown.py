@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from nslab.engine import etcfiles, journal, state
 from nslab.engine.naming import parse_marker
+from nslab.errors import LabStateError
 from nslab.kernel import libc, netns, procs, rtnl
 
 
@@ -30,6 +31,7 @@ class TeardownReport:
     skipped: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     found: bool = False
+    busy: str | None = None
 
 
 def read_markers(names: list[str]) -> dict[str, str | None]:
@@ -62,13 +64,19 @@ def read_markers(names: list[str]) -> dict[str, str | None]:
     return out
 
 
-def down(lab: str) -> TeardownReport:
-    """Tear down one lab from its journal (idempotent)."""
+def down(lab: str, build: str | None = None) -> TeardownReport:
+    """Tear down one lab from its journal (idempotent). The caller holds the lab's lock.
+
+    `build`: a rollback's own build id; then only objects journaled or recorded with that
+    build are touched, and a journal or state directory of another build is left alone."""
     report = TeardownReport(lab)
     directory = state.lab_dir(lab)
     entries = journal.read(directory)
-    report.found = os.path.isdir(directory)
-    build = entries.header.get("build")
+    report.found = state.owner_of(lab) is not None or os.path.isdir(directory)
+    if build is not None and entries.header.get("build") not in (None, build):
+        entries = journal.Entries()  # another build's journal: none of it is this rollback's
+        report.found = False
+    proof_build = build or entries.header.get("build")
     names = [e["name"] for e in entries.netns if netns.exists(e["name"])]
     for name in [n for n in names if netns.is_placeholder(n)]:
         # Journaled, so created by this build (the name was free when the build began), and
@@ -76,29 +84,40 @@ def down(lab: str) -> TeardownReport:
         names.remove(name)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(netns.path_of(name))
+    records = {
+        inode: r for inode, r in state.owner_records(lab).items() if build is None or r.get("build") == build
+    }
+    recorded = [r["netns"] for r in records.values() if r["netns"] not in names and netns.exists(r["netns"])]
     ours = []
     unproven = []
-    for name in names:
-        # The journal saw this very namespace named (same inode: nsfs inodes are unique
-        # among live namespaces): ours without entering it to read the marker.
-        if entries.inodes.get(name) is not None and _inode(name) == entries.inodes[name]:
+    for name in [*names, *recorded]:
+        # Proof by inode (nsfs inodes are unique among live namespaces), without entering
+        # the namespace: the journal saw it named, or its owner record was written when it
+        # was created. Neither can be changed from inside a node.
+        inode = _inode(name)
+        if inode is not None and (
+            entries.inodes.get(name) == inode or records.get(inode, {}).get("netns") == name
+        ):
             ours.append(name)
-        else:
+            report.found = True
+        elif name in names:
             unproven.append(name)
     markers = read_markers(unproven)
     for name in unproven:
         owner = parse_marker(markers.get(name) or "")
-        if owner is None or owner[0] != lab or (build and owner[2] != build):
+        if owner is None or owner[0] != lab or (proof_build and owner[2] != proof_build):
             # Recorded, but not made by this build (the name was taken): never touch it.
             report.skipped.append(name)
             continue
         ours.append(name)
     # A journal that lost lines (emptied or corrupted by hand) must not strand namespaces:
-    # also take every namespace that carries this lab's marker, whatever build made it.
-    unlisted = [n for n in netns.list_names() if n.startswith(f"{lab}-") and n not in names]
+    # also take every namespace that carries this lab's marker (a rollback: its build's).
+    unlisted = [n for n in netns.list_names() if n.startswith(f"{lab}-") and n not in names and n not in ours]
     for name, alias in read_markers(unlisted).items():
         owner = parse_marker(alias or "")
         if owner is not None and owner[0] == lab and name == f"{lab}-{owner[1]}":
+            if build is not None and owner[2] != build:
+                continue
             ours.append(name)
             report.found = True
     journaled = [p for p in entries.procs if "start" in p]
@@ -111,9 +130,30 @@ def down(lab: str) -> TeardownReport:
     etc_dirs = list(dict.fromkeys([*entries.etc, *(state.etc_dir(n) for n in ours)]))
     for path in etc_dirs:
         _remove_etc(report, path, lab)
-    _unmount_lab(report, lab)
-    state.remove_lab_dir(lab)
+    if records:
+        alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
+        state.forget_owners(lab, alive, build)
+    if not report.found and build is None:
+        # The lab's state was removed by hand: its /etc/netns links dangle, and nothing
+        # else names them. (Only then: a listing of /etc/netns is not free on a big class.)
+        for _ in _sweep_stale_etc_links(lab, exact=True):
+            report.etc_dirs += 1
+            report.found = True
+    dir_owner = state.owner_of(lab)
+    if build is None or dir_owner is None or dir_owner.get("build") == build:
+        _unmount_lab(report, lab)
+    state.remove_lab_dir(lab, build)
     return report
+
+
+def owner_of_namespace(name: str) -> tuple[str, str, str] | None:
+    """(lab, node, build) of a namespace nslab made, by owner record or else by marker."""
+    inode = _inode(name)
+    if inode is not None:
+        record = state.owner_records().get(inode)
+        if record is not None and record.get("netns") == name:
+            return str(record["lab"]), str(record.get("node", "")), str(record.get("build", ""))
+    return parse_marker(read_markers([name]).get(name) or "")
 
 
 def _unmount_lab(report: TeardownReport, lab: str) -> None:
@@ -199,25 +239,59 @@ def _remove_etc(report: TeardownReport, path: str, lab: str) -> None:
 
 
 def sweep(only: str = "") -> list[TeardownReport]:
-    """Find nslab's namespaces on the live system by marker and remove them, lab by lab,
-    even when journals are missing or corrupt. Touches nothing without our marker.
-    `only`: restrict to labs whose name starts with it."""
-    reports = {lab: down(lab) for lab in state.labs() if lab.startswith(only)}
-    names = netns.list_names()
-    markers = read_markers(names)
-    by_lab: dict[str, list[str]] = {}
-    for name, alias in markers.items():
+    """Find nslab's labs on the live system and remove them, lab by lab, each under its
+    lock, even when journals are missing or corrupt: by state directory (with nslab's owner
+    marker), by namespace owner record, or by the marker inside the namespace. Touches
+    nothing without one of those. `only`: restrict to labs whose name starts with it.
+    A lab another command holds comes back with `busy` set and is left alone."""
+    found = set(state.labs())
+    live = netns.list_names()
+    for inode, record in state.owner_records().items():
+        if record["netns"] in live and _inode(record["netns"]) == inode:
+            found.add(str(record["lab"]))
+    claimed = {r["netns"] for r in state.owner_records().values()}
+    for name, alias in read_markers([n for n in live if n not in claimed]).items():
         owner = parse_marker(alias or "")
-        if owner is not None and name == f"{owner[0]}-{owner[1]}" and owner[0].startswith(only):
-            by_lab.setdefault(owner[0], []).append(name)
-    for lab, lab_names in by_lab.items():
-        report = reports.setdefault(lab, TeardownReport(lab, found=True))
-        report.found = True
-        _remove_namespaces(report, lab_names, [])
-        for name in lab_names:
-            etc = state.etc_dir(name)
-            if os.path.lexists(etc):  # a symlink whose target went with the state directory
-                _remove_etc(report, etc, lab)
-        _unmount_lab(report, lab)
-        state.remove_lab_dir(lab)
-    return list(reports.values())
+        if owner is not None and name == f"{owner[0]}-{owner[1]}":
+            found.add(owner[0])
+    reports = []
+    for lab in sorted(found):
+        if not lab.startswith(only):
+            continue
+        try:
+            with state.lab_lock(lab, "nslab cleanup"):
+                reports.append(down(lab))
+        except LabStateError as exc:
+            reports.append(TeardownReport(lab, found=True, busy=exc.message))
+    _sweep_stale_records(only)
+    by_lab = {r.lab: r for r in reports}
+    for lab, _ in _sweep_stale_etc_links(only):
+        if lab not in by_lab:
+            by_lab[lab] = TeardownReport(lab, found=True)
+            reports.append(by_lab[lab])
+        by_lab[lab].etc_dirs += 1
+    return reports
+
+
+def _sweep_stale_records(only: str) -> None:
+    """Owner records whose namespace is gone (a build killed before naming it)."""
+    records = state.owner_records()
+    alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
+    for lab in {str(r["lab"]) for r in records.values()}:
+        if lab.startswith(only):
+            state.forget_owners(lab, alive)
+
+
+def _sweep_stale_etc_links(only: str, exact: bool = False) -> list[tuple[str, str]]:
+    """/etc/netns symlinks into nslab's state root whose target is gone (the lab's state
+    was removed by hand): nslab's own, and they would block the next build. Returns
+    (lab, path) of each link removed. `exact`: only lab `only`, not every lab it prefixes."""
+    removed = []
+    for path in etcfiles.stale_links():
+        lab = os.path.relpath(os.readlink(path), state.STATE_ROOT).split(os.sep)[0]
+        wanted = lab == only if exact else lab.startswith(only)
+        if wanted and os.path.basename(path).startswith(f"{lab}-"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                removed.append((lab, path))
+    return removed

@@ -90,12 +90,16 @@ def up(
 
     scenario, text = load_for_build(name_or_path, seed, params, healthy)
     lab = check_lab_name(prefix or scenario.name)
-    if replace and os.path.isdir(state.lab_dir(lab)):
-        report = down_one(lab)
-        if report.problems:
-            raise KernelError(f"could not tear down the old lab {lab}: " + "; ".join(report.problems))
-    builder = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services)
-    result = run_build(builder)
+    verb = "nslab up --replace" if replace else "nslab up"
+    # One lock over teardown and build: nobody can slip a build in between, and nobody can
+    # tear this build down while it is being made.
+    with state.lab_lock(lab, verb):
+        if replace and os.path.isdir(state.lab_dir(lab)):
+            report = down_one(lab)
+            if report.problems:
+                raise KernelError(f"could not tear down the old lab {lab}: " + "; ".join(report.problems))
+        builder = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services)
+        result = run_build(builder)
     return UpResult(lab, scenario, healthy, result.seconds, result.phases)
 
 
@@ -128,11 +132,13 @@ def mount_point(path: str) -> str:
     return path
 
 
-def down_one(lab: str) -> TeardownReport:
+def down_one(lab: str, verb: str = "nslab down") -> TeardownReport:
+    """Tear one lab down under its lock (re-entrant: callers that hold it keep it)."""
     from nslab.engine.teardown import down
 
     check_lab_name(lab)
-    return down(lab)
+    with state.lab_lock(lab, verb):
+        return down(lab)
 
 
 def down(lab: str | None, everything: bool = False, only: str = "") -> list[TeardownReport]:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from nslab.engine import state
 from nslab.errors import KernelError
 from nslab.labs.lifecycle import UpResult, down_one, load_copy, run_build
 
+if TYPE_CHECKING:
+    from nslab.engine.build import ServiceStarter
+
 
 def reset(lab: str) -> UpResult:
+    from nslab.services.supervisor import start_services
+
+    with state.lab_lock(lab, "nslab reset"):
+        return _reset_locked(lab, start_services)
+
+
+def _reset_locked(lab: str, start_services: ServiceStarter) -> UpResult:
     from nslab.engine.build import Builder
     from nslab.labs import progress
-    from nslab.services.supervisor import start_services
 
     # Load before tearing anything down: if the copy no longer loads, the lab stays as it is.
     meta, text, scenario = load_copy(lab)
@@ -18,7 +30,7 @@ def reset(lab: str) -> UpResult:
 
         scenario = apply_faults(scenario)
         progress.note_start(scenario.name, meta.created)  # the clock keeps running across resets
-    report = down_one(lab)
+    report = down_one(lab, "nslab reset")
     if report.problems:
         raise KernelError(f"could not tear down lab {lab}: " + "; ".join(report.problems), "try 'nslab down'")
     built = run_build(

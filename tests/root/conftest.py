@@ -35,7 +35,7 @@ def _remove_leftovers(leaks: dict[str, list[object]]) -> None:
     from nslab.kernel import netns
 
     for lab in leaks.get("state", []):
-        teardown.down(str(lab))
+        teardown.down(str(lab).removeprefix(".owners/"))
     names = [str(n) for n in leaks.get("netns", []) if netns.exists(str(n))]
     for name, alias in teardown.read_markers(names).items():
         owner = parse_marker(alias or "")

@@ -1,0 +1,125 @@
+"""The per-lab lock, against real flock between real processes (no root needed)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nslab.engine import state
+from nslab.errors import LabStateError
+
+HOLDER = """
+import sys
+from nslab.engine import state
+state.STATE_ROOT = sys.argv[1]
+with state.lab_lock(sys.argv[2], "nslab up"):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(state, "STATE_ROOT", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def other_holder(root: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding lab 'alpha' until we close its stdin (no sleeps)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(root), "alpha"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    yield proc
+    proc.communicate("\n", timeout=10)
+
+
+def test_second_holder_is_told_who_is_busy(other_holder: subprocess.Popen[str]) -> None:
+    with pytest.raises(LabStateError) as err, state.lab_lock("alpha", "nslab down", wait=0.1):
+        pass
+    assert err.value.exit_code == 3
+    assert err.value.message == f"lab alpha is busy (pid {other_holder.pid} is running `nslab up`)"
+
+
+def test_other_labs_are_not_blocked(other_holder: subprocess.Popen[str]) -> None:
+    with state.lab_lock("beta", "nslab down", wait=0):
+        pass
+
+
+def test_lock_is_taken_once_released(root: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(root), "alpha"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    proc.communicate("\n", timeout=10)
+    with state.lab_lock("alpha", "nslab down", wait=0):
+        pass
+
+
+def test_lock_file_is_private_outside_the_lab_dir_and_reentrant(root: Path) -> None:
+    with state.lab_lock("alpha", "nslab up --replace", wait=0):
+        path = state.lock_path("alpha")
+        assert not path.startswith(state.lab_dir("alpha") + os.sep)
+        mode = os.stat(path).st_mode
+        assert stat.S_IMODE(mode) == 0o600 and stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
+        assert Path(path).read_text() == f"{os.getpid()} nslab up --replace\n"
+        with state.lab_lock("alpha", "nslab down", wait=0):  # `up --replace` tears down, then builds
+            pass
+        assert os.path.exists(path), "the inner release must not drop the outer hold"
+    assert not os.path.exists(state.lock_path("alpha")), "locks must not pile up"
+
+
+def test_another_thread_waits_like_another_process(root: Path) -> None:
+    import threading
+
+    seen: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            with state.lab_lock("alpha", "nslab down", wait=0.05):
+                pass
+        except LabStateError as exc:
+            seen.append(exc)
+
+    with state.lab_lock("alpha", "nslab up", wait=0):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert len(seen) == 1 and "busy" in str(seen[0])
+
+
+def test_sweep_candidates_need_the_owner_marker(root: Path) -> None:
+    """NSLAB_STATE_DIR may point at a directory with the user's own files in it."""
+    (root / "docs").mkdir()
+    (root / "docs" / "notes.txt").write_text("mine")
+    (root / "Not-a-lab").mkdir()
+    (root / ".locks").mkdir()
+    state.claim("mylab", "b1")
+    assert state.labs() == ["mylab"]
+    assert state.owner_of("mylab") == {"lab": "mylab", "build": "b1", "pid": os.getpid()}
+    state.remove_lab_dir("docs")
+    assert (root / "docs" / "notes.txt").read_text() == "mine"
+    state.remove_lab_dir("mylab", build="someone-else")
+    assert state.labs() == ["mylab"], "a rollback of another build removed this one"
+    state.remove_lab_dir("mylab", build="b1")
+    assert state.labs() == []
+    (root / "empty").mkdir()  # a claim killed before its marker: rmdir is safe
+    state.remove_lab_dir("empty")
+    assert not (root / "empty").exists()
