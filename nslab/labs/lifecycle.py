@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nslab.engine import state
+from nslab.engine import state, statefiles
 from nslab.engine.naming import check_lab_name
 from nslab.errors import KernelError, LabStateError
 
@@ -86,7 +86,8 @@ def up(
         report = down_one(lab)
         if report.problems:
             raise KernelError(f"could not tear down the old lab {lab}: " + "; ".join(report.problems))
-    result = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services).run()
+    with statefiles.owner_only_umask():
+        result = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services).run()
     return UpResult(lab, scenario, healthy, result.seconds, result.phases)
 
 
@@ -120,9 +121,7 @@ def load_running(lab: str) -> tuple[state.Meta, m.Scenario]:
     from nslab.scenario import loader
 
     meta = state.require_meta(lab)
-    copy = os.path.join(state.lab_dir(lab), "scenario.yaml")
-    with open(copy) as handle:
-        text = handle.read()
+    text = statefiles.read_text(os.path.join(state.lab_dir(lab), "scenario.yaml"))
     scenario = loader.load_text(text, meta.source, seed=meta.seed, overrides=meta.params)
     if not meta.healthy:
         from nslab.faults.apply import apply_faults

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from nslab.engine import state
+from nslab.engine import state, statefiles
 from nslab.errors import KernelError
 from nslab.labs.lifecycle import UpResult, down_one
 from nslab.scenario import loader
@@ -16,8 +16,7 @@ def reset(lab: str) -> UpResult:
     from nslab.services.supervisor import start_services
 
     meta = state.require_meta(lab)
-    with open(os.path.join(state.lab_dir(lab), "scenario.yaml")) as handle:
-        text = handle.read()
+    text = statefiles.read_text(os.path.join(state.lab_dir(lab), "scenario.yaml"))
     # Load before tearing anything down: if the copy no longer loads, the lab stays as it is.
     scenario = loader.load_text(text, meta.source, seed=meta.seed, overrides=meta.params)
     if not meta.healthy:
@@ -28,7 +27,8 @@ def reset(lab: str) -> UpResult:
     report = down_one(lab)
     if report.problems:
         raise KernelError(f"could not tear down lab {lab}: " + "; ".join(report.problems), "try 'nslab down'")
-    built = Builder(
-        scenario, lab, text, healthy=meta.healthy, seed=meta.seed, start_services=start_services
-    ).run()
+    with statefiles.owner_only_umask():
+        built = Builder(
+            scenario, lab, text, healthy=meta.healthy, seed=meta.seed, start_services=start_services
+        ).run()
     return UpResult(lab, scenario, meta.healthy, built.seconds, built.phases)

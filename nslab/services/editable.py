@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from nslab.engine import statefiles
 from nslab.errors import ScenarioError
 from nslab.scenario import model as m
 
@@ -65,14 +66,11 @@ def write_initial(lab: str, directory: str, service: m.Service) -> str:
     path = path_of(directory, service.name)
     if os.path.exists(path):
         return path
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    statefiles.make_dirs(os.path.dirname(path))
     params = {k: v for k, v in jsonable(dict(service.params)).items() if v is not None}
     text = HEADER.format(name=service.name, kind=service.kind, node=service.node, lab=lab)
     text += yaml.dump(params, Dumper=_dumper(), sort_keys=False, default_flow_style=False, allow_unicode=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    statefiles.write_atomic(path, text)  # 0600: the settings may hold the fault
     return path
 
 
@@ -80,8 +78,7 @@ def effective(directory: str, scenario: m.Scenario, service: m.Service) -> m.Ser
     """The service as its settings file now says (the scenario's version if there is none)."""
     path = path_of(directory, service.name)
     try:
-        with open(path) as handle:
-            text = handle.read()
+        text = statefiles.read_text(path)  # root starts a server from it: it must be ours
     except FileNotFoundError:
         return service
     return _parse(text, path, scenario, service)
