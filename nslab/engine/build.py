@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nslab.engine import etcfiles, plan, state
+from nslab.engine import etcfiles, plan, state, statefiles
 from nslab.engine.journal import Journal
 from nslab.errors import KernelError, LabStateError, NslabError
 from nslab.kernel import iptables, libc, netns, rtnl, sysctl
@@ -113,8 +113,8 @@ class Builder:
                 params=dict(self.scenario.chosen),
                 created=time.time(),
             )
-            with open(os.path.join(directory, "scenario.yaml"), "w") as handle:
-                handle.write(self.source_text)
+            # 0600: the copy holds the faults and the solution.
+            statefiles.write_atomic(os.path.join(directory, "scenario.yaml"), self.source_text)
             state.write_meta(meta)
             self.build_id = build_id
             result = self._build(journal, directory, build_id)
@@ -220,8 +220,8 @@ class Builder:
                 continue
             directory = etcfiles.claim(journal, self.lab, node_plan.netns)
             for name, text in files.items():
-                with open(os.path.join(directory, name), "w") as handle:
-                    handle.write(text)
+                # 0644: hosts and resolv.conf are read by unprivileged programs in the node.
+                statefiles.write_atomic(os.path.join(directory, name), text, statefiles.SHARED)
 
     def _in_worker(self, fn: Callable[[], None]) -> None:
         """Run fn in a worker thread; turn Ctrl-C in the main thread into a cancel request."""

@@ -12,10 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 from typing import TYPE_CHECKING
 
-from nslab.engine import state
+from nslab.engine import state, statefiles
 from nslab.errors import LabStateError
 
 if TYPE_CHECKING:
@@ -105,9 +104,11 @@ def claim(journal: Journal, lab: str, netns: str) -> str:
     if os.path.lexists(link):
         raise _taken(link)
     ensure_node_fs(lab, netns)
-    os.makedirs(target, exist_ok=True)
+    # 0755/0644 inside the lab's 0700 directory: `ip netns exec` bind-mounts these files over
+    # /etc, where unprivileged programs in the node (resolvers, curl as a user) must read them.
+    statefiles.make_dirs(target, statefiles.SHARED_DIR)
     journal.record("etc", path=link)
-    os.makedirs(state.ETC_NETNS, exist_ok=True)
+    statefiles.make_dirs(state.ETC_NETNS, statefiles.SHARED_DIR)  # a host directory: as ip(8) makes it
     os.symlink(target, link)
     return target
 
@@ -152,17 +153,16 @@ def add_ca_trust(journal: Journal, lab: str, netns: str, ca_pem: str) -> None:
     bundle = os.path.join(directory, CA_BUNDLE)
     if os.path.exists(bundle):
         return
-    os.makedirs(os.path.dirname(bundle), mode=0o755, exist_ok=True)
+    # Shared (0755/0644): the node's programs read their trust store as any user.
+    statefiles.make_dirs(os.path.dirname(bundle), statefiles.SHARED_DIR)
     # The lab CA replaces the host's /etc/ssl in the node, not merges with it.
     os.setxattr(os.path.join(directory, "ssl"), OPAQUE_XATTR, b"y")
     if os.path.exists(HOST_OPENSSL_CNF):
-        shutil.copyfile(HOST_OPENSSL_CNF, os.path.join(directory, "ssl", "openssl.cnf"))
-    with open(os.path.join(directory, CA_COPY), "w") as handle:
-        handle.write(ca_pem)
-    tmp = bundle + ".tmp"
-    with open(tmp, "w") as handle:
-        handle.write(ca_pem)
-    os.replace(tmp, bundle)  # last: its presence means the tree is complete
+        with open(HOST_OPENSSL_CNF, "rb") as handle:
+            cnf = handle.read()
+        statefiles.write_atomic(os.path.join(directory, "ssl", "openssl.cnf"), cnf, statefiles.SHARED)
+    statefiles.write_atomic(os.path.join(directory, CA_COPY), ca_pem, statefiles.SHARED)
+    statefiles.write_atomic(bundle, ca_pem, statefiles.SHARED)  # last: its presence means the tree is whole
 
 
 # --- The node's own view: mount + UTS namespaces (kernel-gotchas #14, docs/design.md) -------

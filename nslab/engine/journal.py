@@ -13,13 +13,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from nslab.engine import statefiles
+
 JOURNAL = "journal.jsonl"
 
 
 class Journal:
     def __init__(self, directory: str) -> None:
         self.path = os.path.join(directory, JOURNAL)
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self.fd = statefiles.open_new(self.path, statefiles.PRIVATE, append=True)
 
     def record(self, op: str, **data: Any) -> None:
         line = json.dumps({"op": op, **data}, separators=(",", ":")) + "\n"
@@ -47,11 +49,11 @@ class Entries:
 
 
 def read(directory: str) -> Entries:
-    """Read a journal, tolerating a torn last line (a kill mid-write) or garbage."""
+    """Read a journal, tolerating a torn last line (a kill mid-write) or garbage. A journal
+    another user could have written raises UntrustedState: root kills the pids it names."""
     entries = Entries()
     try:
-        with open(os.path.join(directory, JOURNAL), "rb") as handle:
-            raw_lines = handle.read().splitlines()
+        raw_lines = statefiles.read_bytes(os.path.join(directory, JOURNAL)).splitlines()
     except OSError:
         return entries
     for raw in raw_lines:

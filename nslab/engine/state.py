@@ -9,6 +9,10 @@ is ever swept or deleted).
 NSLAB_STATE_DIR moves the whole root (tests, or a machine without /run). Beside the labs it
 holds .locks/<lab>.lock (one per lab, outliving the lab directory a teardown removes) and
 .owners/<lab>/<build>.json (which namespaces nslab made, out of a learner's reach inside a node).
+
+Modes never come from the caller's umask (see nslab.engine.statefiles): /run/nslab is 0755
+(anyone may list the labs that are up), each lab's directory 0700 and its files 0600, and
+every read refuses a state file or directory that another user could have written.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from nslab.engine import statefiles
 from nslab.errors import LabStateError
 
 STATE_ROOT = os.environ.get("NSLAB_STATE_DIR", "/run/nslab")
@@ -92,17 +97,17 @@ def claim(lab: str, build: str) -> str:
     """Create the lab's state directory and its owner marker; it existing means the lab is
     up (or half-built). The marker is written first thing: an empty directory without one
     (a kill in between) is removed by teardown with rmdir, which cannot lose a user's file."""
-    os.makedirs(STATE_ROOT, mode=0o755, exist_ok=True)
+    statefiles.make_dirs(STATE_ROOT, statefiles.SHARED_DIR)
     path = lab_dir(lab)
     try:
-        os.mkdir(path, 0o755)
+        statefiles.make_dir(path, statefiles.PRIVATE_DIR)
     except FileExistsError:
         raise LabStateError(
             f"lab {lab!r} is already up (or a build of it was interrupted)",
             f"run 'nslab down {lab}' first, or 'nslab up ... --replace', or pick another --prefix",
         ) from None
     _write_json(os.path.join(path, OWNER_FILE), {"lab": lab, "build": build, "pid": os.getpid()})
-    os.mkdir(os.path.join(path, "logs"))
+    statefiles.make_dir(os.path.join(path, "logs"), statefiles.PRIVATE_DIR)
     return path
 
 
@@ -112,11 +117,18 @@ def write_meta(meta: Meta) -> None:
 
 def read_meta(lab: str) -> Meta | None:
     try:
-        with open(os.path.join(lab_dir(lab), "meta.json")) as handle:
-            data = json.load(handle)
+        check_dir(lab)
+        data = json.loads(statefiles.read_bytes(os.path.join(lab_dir(lab), "meta.json")))
         return Meta(**data)
     except (OSError, ValueError, TypeError):
         return None
+
+
+def check_dir(lab: str) -> None:
+    """Raise UntrustedState (exit 4) unless /run/nslab and the lab's directory are ours and
+    writable only by us; OSError (e.g. not found) passes through."""
+    statefiles.verify_dir(STATE_ROOT)
+    statefiles.verify_dir(lab_dir(lab))
 
 
 def require_meta(lab: str) -> Meta:
@@ -130,10 +142,7 @@ def require_meta(lab: str) -> Meta:
 
 
 def _write_json(path: str, data: Any) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    statefiles.write_atomic(path, json.dumps(data, indent=1, sort_keys=True))
 
 
 def remove_lab_dir(lab: str, build: str | None = None) -> None:

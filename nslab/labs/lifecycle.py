@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nslab.engine import state
+from nslab.engine import state, statefiles
 from nslab.engine.naming import check_lab_name
 from nslab.errors import KernelError, LabStateError
 
@@ -99,7 +100,8 @@ def up(
             if report.problems:
                 raise KernelError(f"could not tear down the old lab {lab}: " + "; ".join(report.problems))
         builder = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services)
-        result = run_build(builder)
+        with statefiles.owner_only_umask():
+            result = run_build(builder)
     return UpResult(lab, scenario, healthy, result.seconds, result.phases)
 
 
@@ -180,6 +182,8 @@ def load_copy(lab: str) -> tuple[state.Meta, str, m.Scenario]:
 
     meta = state.require_meta(lab)
     copy = os.path.join(state.lab_dir(lab), "scenario.yaml")
+    with contextlib.suppress(FileNotFoundError):  # missing: reported as damage below
+        statefiles.verify_file(copy)  # it holds the solution, and root acts on it: ours only
     text, problems = read_file(copy)
     if text is None:
         raise _damaged(meta, f"{problems[0].loc}: {problems[0].message}")

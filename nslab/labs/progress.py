@@ -14,15 +14,20 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import pwd
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 VERSION = 1
+MAX_BYTES = 4 << 20  # a progress file is a few KiB; a huge one is not read whole
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,15 +83,62 @@ def _as(who: Learner) -> Iterator[None]:
         os.setgroups(groups)
 
 
+def _fresh() -> dict[str, Any]:
+    return {"version": VERSION, "scenarios": {}}
+
+
 def _read(path: str) -> dict[str, Any]:
+    """The learner's progress, or a fresh start (with a warning) when the file is not a
+    regular file of theirs or does not hold progress. O_NONBLOCK: a FIFO planted here must
+    not hang `sudo nslab check`; O_NOFOLLOW: a symlink is not followed."""
     try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {"version": VERSION, "scenarios": {}}
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return _fresh()
+    except OSError as exc:
+        log.warning("progress file %s unusable (%s); starting fresh", path, exc.strerror)
+        return _fresh()
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            log.warning("progress file %s is not a regular file of yours; starting fresh", path)
+            return _fresh()
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = json.loads(handle.read(MAX_BYTES))
+    except (OSError, ValueError, RecursionError) as exc:
+        log.warning("progress file %s is corrupt (%s); starting fresh", path, exc)
+        return _fresh()
+    finally:
+        os.close(fd)
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), dict):
-        return {"version": VERSION, "scenarios": {}}
+        log.warning("progress file %s does not hold progress; starting fresh", path)
+        return _fresh()
+    broken = sorted(str(name) for name, found in data["scenarios"].items() if not isinstance(found, dict))
+    if broken:
+        log.warning("progress file %s: ignoring the corrupt entries of %s", path, ", ".join(broken))
+    data["scenarios"] = {
+        str(name): _clean(path, str(name), found)
+        for name, found in data["scenarios"].items()
+        if isinstance(found, dict)
+    }
     return data
+
+
+_NUMBERS = ("hints_used", "attempts", "best_score", "max_score", "started", "solved_at", "seconds")
+_FLAGS = ("solved", "solution_shown", "solution_applied", "with_solution", "after_seeing_solution")
+
+
+def _clean(path: str, name: str, found: dict[str, Any]) -> dict[str, Any]:
+    """Drop fields of the wrong type (a hand edit gone wrong) instead of failing on them later."""
+    bad = [
+        k
+        for k in _NUMBERS
+        if k in found and (isinstance(found[k], bool) or not isinstance(found[k], int | float))
+    ]
+    bad += [k for k in _FLAGS if k in found and not isinstance(found[k], bool)]
+    if bad:
+        log.warning("progress file %s: ignoring corrupt %s of %s", path, ", ".join(sorted(bad)), name)
+    return {k: v for k, v in found.items() if k not in bad}
 
 
 def _write(path: str, data: dict[str, Any]) -> None:
@@ -103,6 +155,16 @@ def _write(path: str, data: dict[str, Any]) -> None:
         raise
 
 
+def _open_lock(path: str) -> IO[bytes]:
+    """The lock file, never a FIFO or device (opening one could block or act), nor a symlink."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    return os.fdopen(fd, "ab")
+
+
 @contextlib.contextmanager
 def _updating() -> Iterator[dict[str, Any]]:
     """Read-modify-write under a lock, as the learner. Progress is a convenience: if the
@@ -112,9 +174,10 @@ def _updating() -> Iterator[dict[str, Any]]:
     with _as(who):
         try:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            lock = open(path + ".lock", "a")  # noqa: SIM115 (held across the yield)
-        except OSError:
-            yield {"version": VERSION, "scenarios": {}}
+            lock = _open_lock(path + ".lock")
+        except OSError as exc:
+            log.warning("progress not saved: %s", exc)
+            yield _fresh()
             return
         with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nslab.engine import state
+from nslab.engine import state, statefiles
 from nslab.errors import KernelError
 from nslab.labs.lifecycle import UpResult, down_one, load_copy, run_build
 
@@ -33,7 +33,8 @@ def _reset_locked(lab: str, start_services: ServiceStarter) -> UpResult:
     report = down_one(lab, "nslab reset")
     if report.problems:
         raise KernelError(f"could not tear down lab {lab}: " + "; ".join(report.problems), "try 'nslab down'")
-    built = run_build(
-        Builder(scenario, lab, text, healthy=meta.healthy, seed=meta.seed, start_services=start_services)
-    )
+    with statefiles.owner_only_umask():
+        built = run_build(
+            Builder(scenario, lab, text, healthy=meta.healthy, seed=meta.seed, start_services=start_services)
+        )
     return UpResult(lab, scenario, meta.healthy, built.seconds, built.phases)

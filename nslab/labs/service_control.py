@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from nslab.engine import journal, state
+from nslab.engine import journal, state, statefiles
 from nslab.engine.journal import Journal
 from nslab.errors import KernelError, LabStateError, ScenarioError, UsageError
 from nslab.kernel import netns, procs, sockets
@@ -132,8 +132,9 @@ def find(scenario: m.Scenario, name: str) -> m.Service:
 def _locked(lab: str, name: str) -> Iterator[None]:
     """One start/stop of a given service at a time (two terminals, one learner)."""
     directory = os.path.join(state.lab_dir(lab), "services")
-    os.makedirs(directory, exist_ok=True)
+    statefiles.make_dirs(directory)
     fd = os.open(os.path.join(directory, f"{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    os.fchmod(fd, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -271,8 +272,9 @@ def _spawn(lab: str, scenario: m.Scenario, service: m.Service, ns: str) -> None:
     netns_of = {e.get("node", ""): e["name"] for e in journal.read(directory).netns}
     log = Journal(directory)
     try:
-        supervisor.prepare_tls(lab, scenario, netns_of, log, directory)
-        item = supervisor.spawn(lab, ns, service, directory, scenario)
+        with statefiles.owner_only_umask():  # the supervisor's logs and configs are private
+            supervisor.prepare_tls(lab, scenario, netns_of, log, directory)
+            item = supervisor.spawn(lab, ns, service, directory, scenario)
         supervisor.record(log, item)
     finally:
         log.close()

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 
+from nslab.engine import statefiles
 from nslab.errors import EnvironmentProblem, KernelError
 
 DAYS = "30"  # labs live for hours; a month leaves room for a lab left up over a holiday
@@ -69,16 +70,13 @@ def ensure_ca(lab_dir: str, lab: str) -> str:
     if os.path.exists(cert):
         return cert
     directory = ca_dir(lab_dir)
-    os.makedirs(directory, mode=0o755, exist_ok=True)
+    statefiles.make_dirs(directory)  # 0700: it holds the CA key
     key = os.path.join(directory, "ca.key")
     tmp_cert = cert + ".tmp"
     subject = ["-subj", f"/O=nslab/CN=nslab lab CA {lab}", "-extensions", "ca"]
-    old_umask = os.umask(0o077)  # the key file is created readable by root only
-    try:
+    with statefiles.owner_only_umask():  # the key file is created readable by root only
         _openssl(["-x509", *CURVE, "-keyout", key, "-out", tmp_cert, "-days", DAYS, *subject])
-    finally:
-        os.umask(old_umask)
-    os.chmod(tmp_cert, 0o644)
+    os.chmod(tmp_cert, 0o644)  # copied into each node's trust store, read there by any user
     os.replace(tmp_cert, cert)  # the certificate appears last: its presence means the CA is whole
     return cert
 
@@ -97,14 +95,15 @@ def subject_alt_names(names: list[str]) -> str:
 def issue(lab_dir: str, directory: str, names: list[str]) -> tuple[str, str]:
     """A fresh key and certificate for `names` (host names or IP addresses), signed by the
     lab CA. Returns (certificate path, key path)."""
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    statefiles.make_dirs(directory)
     cert, key = os.path.join(directory, "server.crt"), os.path.join(directory, "server.key")
     ca_key = os.path.join(ca_dir(lab_dir), "ca.key")
     first = next((n for n in names if n), "nslab")
     signer = ["-CA", ca_cert(lab_dir), "-CAkey", ca_key, "-extensions", "leaf"]
     subject = ["-subj", f"/CN={first}"]
-    _openssl(
-        ["-x509", *CURVE, "-keyout", key, "-out", cert, "-days", DAYS, *subject, *signer],
-        san=subject_alt_names(names),
-    )
+    with statefiles.owner_only_umask():  # a server's key: root only, whatever the caller's umask
+        _openssl(
+            ["-x509", *CURVE, "-keyout", key, "-out", cert, "-days", DAYS, *subject, *signer],
+            san=subject_alt_names(names),
+        )
     return cert, key

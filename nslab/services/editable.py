@@ -10,11 +10,13 @@ running server.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
 
+from nslab.engine import statefiles
 from nslab.errors import ScenarioError
 from nslab.scenario import model as m
 
@@ -65,14 +67,11 @@ def write_initial(lab: str, directory: str, service: m.Service) -> str:
     path = path_of(directory, service.name)
     if os.path.exists(path):
         return path
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    statefiles.make_dirs(os.path.dirname(path))
     params = {k: v for k, v in jsonable(dict(service.params)).items() if v is not None}
     text = HEADER.format(name=service.name, kind=service.kind, node=service.node, lab=lab)
     text += yaml.dump(params, Dumper=_dumper(), sort_keys=False, default_flow_style=False, allow_unicode=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    statefiles.write_atomic(path, text)  # 0600: the settings may hold the fault
     return path
 
 
@@ -83,6 +82,8 @@ def effective(directory: str, scenario: m.Scenario, service: m.Service) -> m.Ser
     path = path_of(directory, service.name)
     # The scenario reader: a learner's editor that saved Latin-1 or binary gives file:line:col
     # (exit 2); a huge file is refused by size before it is read.
+    with contextlib.suppress(FileNotFoundError):
+        statefiles.verify_file(path)  # root starts a server from it: it must be ours
     text, problems = read_file(path, missing_ok=True)
     if problems:
         raise ScenarioError(problems)

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
+from nslab.engine import statefiles
 from nslab.services import child, names
 from nslab.services.logs import Failed
 
@@ -98,12 +99,10 @@ def serve(config: dict[str, Any], ready: Callable[[], None]) -> None:
         )
     bind, port = str(params.get("bind") or "0.0.0.0"), int(params.get("port") or 53)
     directory = os.path.join(str(config["state_dir"]), "services", str(config["name"]))
-    os.makedirs(directory, exist_ok=True)
+    statefiles.make_dirs(directory)
     hints = os.path.join(directory, "root.hints")
-    with open(hints, "w") as handle:
-        handle.write(root_hints([str(r) for r in params["roots"]]))
+    statefiles.write_atomic(hints, root_hints([str(r) for r in params["roots"]]))
     conf = os.path.join(directory, "unbound.conf")
-    with open(conf, "w") as handle:
-        zones = [str(z) for z in config.get("lab_zones") or ()]
-        handle.write(unbound_conf(bind, port, hints, directory, has_global_ipv6(), zones))
+    zones = [str(z) for z in config.get("lab_zones") or ()]
+    statefiles.write_atomic(conf, unbound_conf(bind, port, hints, directory, has_global_ipv6(), zones))
     child.run([binary, "-d", "-c", conf], str(config["name"]), ready, port, ("udp", "tcp"), every=True)

@@ -64,8 +64,10 @@ def main(argv: list[str]) -> int:
 
     ready, failed = _notifier()
     try:
-        with open(argv[1]) as handle:
-            config: dict[str, Any] = json.load(handle)
+        from nslab.engine import statefiles
+
+        # It names the module to import as root: it must be a state file only root can write.
+        config: dict[str, Any] = json.loads(statefiles.read_bytes(argv[1]))
         serve = _load(config)
     except Exception as exc:
         say(f"bad service config: {exc}")

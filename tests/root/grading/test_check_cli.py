@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import pickle
+import stat
 import subprocess
 import sys
 import time
@@ -162,24 +162,29 @@ def test_watch_waits_for_the_fix(prefix: str, progress_file: Path) -> None:
 
 def test_grading_cache_follows_the_build(prefix: str, progress_file: Path) -> None:
     lab.up("host-router-host", prefix=prefix, params={"fault": "no-default-route"})
-    cache = Path(state.lab_dir(prefix)) / "grading-cache.pickle"
+    cache = Path(state.lab_dir(prefix)) / grading_cache.CACHE
+
+    def store(key: object, scenario: object) -> None:
+        cache.write_text(json.dumps({"key": key, "scenario": grading_cache.encode(scenario)}))
+
     try:
         first = json.loads(nslab("check", "--lab", prefix, "--json").stdout)
-        assert cache.exists()
-        cache.write_bytes(b"not a pickle")  # a damaged cache is ignored and rewritten
+        assert cache.exists() and stat.S_IMODE(cache.stat().st_mode) == 0o600
+        cache.write_bytes(b"not json")  # a damaged cache is ignored and rewritten
         again = json.loads(nslab("check", "--lab", prefix, "--json").stdout)
         assert [c["name"] for c in again["checks"]] == [c["name"] for c in first["checks"]]
-        assert cache.read_bytes() != b"not a pickle"
+        assert cache.read_bytes() != b"not json"
         # A cache made for another build (or by other nslab code) must not be used.
-        key, scenario = pickle.loads(cache.read_bytes())
+        stored = json.loads(cache.read_text())
+        key = stored["key"]
+        scenario = grading_cache.decode(stored["scenario"], grading_cache._model_classes())
         emptied = dataclasses.replace(scenario, checks=())
-        cache.write_bytes(pickle.dumps((("another build", *key[1:]), emptied)))
+        store([key[0], "another build", *key[2:]], emptied)
         third = json.loads(nslab("check", "--lab", prefix, "--json").stdout)
         assert len(third["checks"]) == len(first["checks"]) > 0
         meta = state.read_meta(prefix)
         assert meta is not None
-        current = grading_cache._key(prefix, meta)
-        cache.write_bytes(pickle.dumps((current, emptied)))  # and a current one is (this proves the test)
+        store(grading_cache._key(prefix, meta), emptied)  # and a current one is (this proves the test)
         assert json.loads(nslab("check", "--lab", prefix, "--json").stdout)["checks"] == []
     finally:
         lab.down_one(prefix)
