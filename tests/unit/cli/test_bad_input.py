@@ -153,8 +153,11 @@ def _fake_lab(state_dir: Path, lab: str, copy: bytes | None) -> None:
         "complete": True,
     }
     (directory / "meta.json").write_text(json.dumps(meta))
+    (directory / "owner").write_text(json.dumps({"lab": lab, "build": "b1", "pid": 1}))
     if copy is not None:
         (directory / "scenario.yaml").write_bytes(copy)
+    for path in (state_dir, directory, *directory.rglob("*")):
+        path.chmod(0o700 if path.is_dir() else 0o600)  # as nslab makes them: trusted state
 
 
 @pytest.mark.parametrize(
