@@ -198,6 +198,8 @@ _V4_UNREACH = {
     11: "network unreachable for TOS",
     12: "host unreachable for TOS",
     13: "communication administratively prohibited",
+    14: "host precedence violation",
+    15: "precedence cutoff in effect",
 }
 _V6_UNREACH = {
     0: "no route to destination",
@@ -225,7 +227,7 @@ def describe(version: int, icmp_type: int, code: int) -> str:
         if icmp_type == 2:
             return "packet too big"
         if icmp_type == 3:
-            return "hop limit exceeded in transit"
+            return "hop limit exceeded in transit" if code == 0 else "fragment reassembly time exceeded"
         if icmp_type == 4:
             return "parameter problem"
     return f"ICMP type {icmp_type} code {code}"
