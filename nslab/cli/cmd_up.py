@@ -6,11 +6,17 @@ from typing import Any
 
 import click
 
-from nslab.cli.common import need_root, parse_params
+from nslab.cli.common import ALLOW_EXEC_OPTION, need_root, parse_params
 
 
 def _sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _announce(lines: list[str]) -> None:
+    """What a scenario from outside the package does as root, on stderr before the build."""
+    if lines:
+        click.echo("\n".join(lines), err=True)
 
 
 @click.command("up")
@@ -24,6 +30,7 @@ def _sigterm(signum: int, frame: Any) -> None:
 @click.option("--seed", help="Seed for the scenario's parameters (which fault, which ports...).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Force a parameter's value.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@ALLOW_EXEC_OPTION
 def up_command(
     scenario: str,
     prefix: str | None,
@@ -32,6 +39,7 @@ def up_command(
     seed: str | None,
     params: tuple[str, ...],
     as_json: bool,
+    allow_exec: bool,
 ) -> None:
     """Build a lab from a scenario: namespaces, links, addresses, routes, firewall, services.
 
@@ -47,7 +55,14 @@ def up_command(
     need_root("nslab up")
     signal.signal(signal.SIGTERM, _sigterm)
     result = lab.up(
-        scenario, prefix=prefix, replace=replace, healthy=healthy, seed=seed, params=parse_params(params)
+        scenario,
+        prefix=prefix,
+        replace=replace,
+        healthy=healthy,
+        seed=seed,
+        params=parse_params(params),
+        allow_exec=allow_exec,
+        announce=_announce,
     )
     if as_json:
         from nslab.cli.common import echo_json

@@ -34,8 +34,21 @@ def describe(scenario: m.Scenario) -> list[str]:
     return [f"[{step.node}] {step.run}" for step in scenario.active_solution()]
 
 
+def gate(lab: str, scenario: m.Scenario, allow_exec: bool) -> None:
+    """Refuse to run the steps of a lab built from outside the package unless allow_exec:
+    the lab's private copy of its scenario is what would run, so that copy is judged."""
+    from nslab.engine import state
+    from nslab.scenario import trust
+
+    meta = state.require_meta(lab)
+    with open(os.path.join(state.lab_dir(lab), "scenario.yaml")) as handle:
+        text = handle.read()
+    trust.gate(scenario, meta.source, text, allow_exec, (trust.SOLUTION,))
+
+
 def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:
-    """Run every step; stop at the first that fails and raise with its output."""
+    """Run every step; stop at the first that fails and raise with its output. Callers pass
+    the scenario through gate() first."""
     ip = shutil.which("ip")
     if ip is None:
         raise EnvironmentProblem("the 'ip' command is missing", "apt-get install iproute2")

@@ -10,9 +10,12 @@ from nslab.labs.lifecycle import UpResult, down_one
 from nslab.scenario import loader
 
 
-def reset(lab: str) -> UpResult:
+def reset(lab: str, allow_exec: bool = False) -> UpResult:
+    """Tear down and rebuild; like `up`, refuses (before touching the lab) a scenario from
+    outside the package that starts commands, unless allow_exec."""
     from nslab.engine.build import Builder
     from nslab.labs import progress
+    from nslab.scenario import trust
     from nslab.services.supervisor import start_services
 
     meta = state.require_meta(lab)
@@ -25,6 +28,7 @@ def reset(lab: str) -> UpResult:
 
         scenario = apply_faults(scenario)
         progress.note_start(scenario.name, meta.created)  # the clock keeps running across resets
+    trust.gate(scenario, meta.source, text, allow_exec, (trust.SERVICES,))
     report = down_one(lab)
     if report.problems:
         raise KernelError(f"could not tear down lab {lab}: " + "; ".join(report.problems), "try 'nslab down'")
