@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from nslab.checks.probes import PROBES
 from nslab.scenario.kinds import CHECKS as CHECKS
 from nslab.scenario.kinds import KindSpec, SemanticHook
-from nslab.scenario.schema import Bool, Enum, Field, Int, IPAddr, ListOf, Str
+from nslab.scenario.schema import Bool, Enum, Field, Int, IPAddr, ListOf, Str, SysctlKey
 
 TARGET = Str(r"[^\s/]+", "an address or a host name")
 PORT = Int(1, 65535)
@@ -175,7 +175,7 @@ CHECKS.add(
         "sysctl",
         "A network sysctl's value inside the node.",
         {
-            "key": Field(Str(r"net\.[a-z0-9_.\-/]+", "a net.* sysctl"), required=True),
+            "key": Field(SysctlKey(), required=True),
             "value": Field(Str(), required=True),
         },
         impl=PROBES["sysctl"],

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import click
 
-from nslab.cli.common import LAB_OPTION, need_root
+from nslab.cli.common import ALLOW_EXEC_OPTION, LAB_OPTION, need_root
 
 
 @click.command("reset")
 @LAB_OPTION
-def reset_command(lab: str | None) -> None:
+@ALLOW_EXEC_OPTION
+def reset_command(lab: str | None, allow_exec: bool) -> None:
     """Rebuild the lab in its starting state: same scenario, seed and parameters, same fault.
 
     Useful when an experiment went too far. Your progress (hints taken, time) is kept.
@@ -21,7 +22,7 @@ def reset_command(lab: str | None) -> None:
     from nslab.labs.reset import reset
 
     need_root("nslab reset")
-    result = reset(resolve_lab(lab))
+    result = reset(resolve_lab(lab), allow_exec=allow_exec)
     start = (
         "healthy, as it was built" if result.healthy else "broken again, with the same fault as at the start"
     )

@@ -4,7 +4,7 @@ import os
 
 import click
 
-from nslab.cli.common import need_root, not_empty
+from nslab.cli.common import ALLOW_EXEC_OPTION, need_root, not_empty
 
 
 @click.command("selftest")
@@ -21,8 +21,14 @@ from nslab.cli.common import need_root, not_empty
     callback=not_empty,
     help="Lab name used while testing (default: st<pid>).",
 )
+@ALLOW_EXEC_OPTION
 def selftest_command(
-    scenarios: tuple[str, ...], everything: bool, as_json: bool, junit: str | None, prefix: str | None
+    scenarios: tuple[str, ...],
+    everything: bool,
+    as_json: bool,
+    junit: str | None,
+    prefix: str | None,
+    allow_exec: bool,
 ) -> None:
     """Prove scenarios work: built healthy every check passes; built broken every goal fails
     and every guard passes; after the reference solution everything passes; teardown leaves
@@ -56,7 +62,7 @@ def selftest_command(
             click.echo(variant_text(variant))
 
     for name in scenarios:
-        results += selftest(name, lab_name, on_variant=show)
+        results += selftest(name, lab_name, on_variant=show, allow_exec=allow_exec)
     if junit:
         from nslab.grading.render_junit import write
         from nslab.grading.render_selftest import selftest_junit

@@ -48,4 +48,19 @@ def show_command(scenario: str) -> None:
         click.echo("\nMust keep working (or keep being blocked):")
         for chk in guards:
             click.echo(f"  - {chk.description or chk.name}")
-    click.echo(f"\nStart it with: sudo nslab up {md.name}")
+    # What it does as root, without the reference solution (it would give the answer away).
+    from nslab.scenario import trust
+
+    root = trust.describe(trust.root_actions(loaded, (trust.SERVICES,)))
+    steps = len(loaded.solution)
+    if steps:
+        root = root or ["runs as root:"]
+        root.append(f"  a reference solution of {steps} command(s), run only by 'nslab solution --apply'")
+    if root:
+        click.echo("\n" + "\n".join(root))
+    path = catalog.resolve(scenario)
+    if trust.is_shipped(path):
+        click.echo(f"\nStart it with: sudo nslab up {md.name}")
+    else:
+        extra = " --allow-exec" if trust.commands(loaded) else ""
+        click.echo(f"\nStart it with: sudo nslab up {path}{extra}")

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import click
 
-from nslab.cli.common import LAB_OPTION, need_root
+from nslab.cli.common import ALLOW_EXEC_OPTION, LAB_OPTION, need_root
 
 
 @click.command("solution")
 @LAB_OPTION
 @click.option("--apply", "apply_it", is_flag=True, help="Run the fix inside the lab's nodes, then grade.")
-def solution_command(lab: str | None, apply_it: bool) -> None:
+@ALLOW_EXEC_OPTION
+def solution_command(lab: str | None, apply_it: bool, allow_exec: bool) -> None:
     """Show the scenario's reference fix: the commands, and the node each runs in.
 
     With --apply, run them in the lab and grade it (exit 0 if everything passes). Seeing or
@@ -45,6 +46,7 @@ def solution_command(lab: str | None, apply_it: bool) -> None:
             click.echo("\nWhy:")
             prose.echo(scenario.explanation)
         return
+    solution.gate(lab_name, scenario, allow_exec)
     for step in solution.apply(lab_name, scenario):
         click.echo(f"  [{step.node}] {step.run}" + (f"\n      {step.output}" if step.output else ""))
     from nslab.grading.live import check_scenario

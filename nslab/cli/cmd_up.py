@@ -6,11 +6,17 @@ from typing import Any
 
 import click
 
-from nslab.cli.common import need_root, not_empty, parse_params
+from nslab.cli.common import ALLOW_EXEC_OPTION, need_root, not_empty, parse_params
 
 
 def _sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _announce(lines: list[str]) -> None:
+    """What a scenario from outside the package does as root, on stderr before the build."""
+    if lines:
+        click.echo("\n".join(lines), err=True)
 
 
 @click.command("up")
@@ -25,6 +31,7 @@ def _sigterm(signum: int, frame: Any) -> None:
 @click.option("--seed", help="Seed for the scenario's parameters (which fault, which ports...).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Force a parameter's value.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@ALLOW_EXEC_OPTION
 def up_command(
     scenario: str,
     prefix: str | None,
@@ -33,6 +40,7 @@ def up_command(
     seed: str | None,
     params: tuple[str, ...],
     as_json: bool,
+    allow_exec: bool,
 ) -> None:
     """Build a lab from a scenario: namespaces, links, addresses, routes, firewall, services.
 
@@ -48,7 +56,16 @@ def up_command(
     overrides = parse_params(params)  # a bad flag is exit 2 whoever runs it
     need_root("nslab up")
     signal.signal(signal.SIGTERM, _sigterm)
-    result = lab.up(scenario, prefix=prefix, replace=replace, healthy=healthy, seed=seed, params=overrides)
+    result = lab.up(
+        scenario,
+        prefix=prefix,
+        replace=replace,
+        healthy=healthy,
+        seed=seed,
+        params=overrides,
+        allow_exec=allow_exec,
+        announce=_announce,
+    )
     if as_json:
         from nslab.cli.common import echo_json
 

@@ -117,7 +117,27 @@ def as_json(result: Result) -> dict[str, Any]:
     ]
     if result.failure is not None:
         errors.append({"file": result.name, "line": 0, "column": 0, "message": result.failure, "hint": None})
-    return {"file": result.name, "ok": result.ok, "errors": errors}
+    out: dict[str, Any] = {"file": result.name, "ok": result.ok, "errors": errors}
+    if result.scenario is not None:
+        from nslab.scenario import trust
+
+        out["shipped"] = trust.is_shipped(result.name)
+        out["runs_as_root"] = [
+            {"what": a.what, "node": a.node, "text": a.text, "at": str(a.loc)}
+            for a in trust.root_actions(result.scenario)
+        ]
+    return out
+
+
+def _root_lines(path: str, scenario: Scenario) -> list[str]:
+    """The author's view of the trust model: everything the scenario does as root."""
+    from nslab.scenario import trust
+
+    lines = trust.describe(trust.root_actions(scenario))
+    if lines and trust.commands(scenario) and not trust.is_shipped(path):
+        lines.append("  (not shipped with nslab: up, reset, selftest and solution --apply run its")
+        lines.append("   commands only with --allow-exec)")
+    return lines
 
 
 @click.command("validate")
@@ -156,5 +176,6 @@ def validate_command(files: tuple[str, ...], seed: str | None, quiet: bool, fmt:
             elif not quiet and result.scenario is not None:
                 s = result.scenario
                 click.echo(f"{result.name}: ok ({s.name}: {len(s.nodes)} nodes, {len(s.checks)} checks)")
+                click.echo("\n".join("  " + line for line in _root_lines(result.name, s)))
     if not all(r.ok for r in results):
         raise SystemExit(2)

@@ -103,3 +103,8 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
 LAB_OPTION = click.option(
     "--lab", "lab", metavar="LAB", callback=not_empty, help="Which lab (needed only when several are up)."
 )
+ALLOW_EXEC_OPTION = click.option(
+    "--allow-exec",
+    is_flag=True,
+    help="Run the commands of a scenario that is not shipped with nslab (as root: read them first).",
+)

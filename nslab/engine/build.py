@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from nslab.engine import etcfiles, plan, state, statefiles
 from nslab.engine.journal import Journal
-from nslab.errors import KernelError, LabStateError, NslabError
+from nslab.errors import KernelError, LabStateError, NslabError, UsageError
 from nslab.kernel import iptables, libc, netns, rtnl, sysctl
 from nslab.scenario import firewall
 from nslab.scenario import model as m
@@ -320,6 +320,12 @@ class Builder:
         for key, value in node_plan.sysctls.items():
             try:
                 sysctl.write(key, value)
+            except sysctl.SysctlKeyError as exc:
+                # Validation refuses such keys; this is the last line for a model built in code.
+                raise UsageError(
+                    f"node {node_plan.name}: {exc}",
+                    f"nslab writes only files under {sysctl.ROOT} (at {node_plan.node.at('sysctls')})",
+                ) from None
             except FileNotFoundError:
                 raise KernelError(
                     f"node {node_plan.name}: sysctl {key} does not exist",

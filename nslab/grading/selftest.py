@@ -89,7 +89,8 @@ def _built(
 ) -> Iterator[_Lab]:
     from nslab.labs import lifecycle as lab
 
-    result = lab.up(path, prefix=lab_name, healthy=healthy, params=params)
+    # selftest() has already passed the scenario through the --allow-exec gate.
+    result = lab.up(path, prefix=lab_name, healthy=healthy, params=params, allow_exec=True)
     built = _Lab(lab_name, result.scenario)
     try:
         yield built
@@ -175,13 +176,19 @@ def run_variant(path: str, scenario: m.Scenario, params: dict[str, Any], lab_nam
 
 
 def selftest(
-    name_or_path: str, prefix: str, on_variant: Callable[[Variant], None] | None = None
+    name_or_path: str,
+    prefix: str,
+    on_variant: Callable[[Variant], None] | None = None,
+    allow_exec: bool = False,
 ) -> list[Variant]:
-    """Every variant of one scenario. The lab is named `prefix` (one phase at a time)."""
-    from nslab.scenario import catalog, loader
+    """Every variant of one scenario. The lab is named `prefix` (one phase at a time).
+    Selftest starts services and applies the solution: a scenario from outside the package
+    with commands is refused before anything is built, unless allow_exec."""
+    from nslab.scenario import catalog, loader, trust
 
     path = str(catalog.resolve(name_or_path))
     scenario = loader.load(path)
+    trust.gate(scenario, path, None, allow_exec, (trust.SERVICES, trust.SOLUTION))
     out = []
     for params in phases.variants(scenario):
         variant = run_variant(path, scenario, params, prefix)

@@ -40,6 +40,17 @@ def describe(scenario: m.Scenario) -> list[str]:
     return [f"[{step.node}] {step.run}" for step in scenario.active_solution()]
 
 
+def gate(lab: str, scenario: m.Scenario, allow_exec: bool) -> None:
+    """Refuse to run the steps of a lab built from outside the package unless allow_exec:
+    the lab's private copy of its scenario is what would run, so that copy is judged."""
+    from nslab.engine import state, statefiles
+    from nslab.scenario import trust
+
+    meta = state.require_meta(lab)
+    text = statefiles.read_text(os.path.join(state.lab_dir(lab), "scenario.yaml"))
+    trust.gate(scenario, meta.source, text, allow_exec, (trust.SOLUTION,))
+
+
 @contextlib.contextmanager
 def this_nslab(under: str | None = None) -> Iterator[dict[str, str]]:
     """Environment under which `nslab` in a step is this very installation (this interpreter,
@@ -67,7 +78,8 @@ def _enter(view: str, ns: str, keep: tuple[str, ...]) -> Callable[[], None]:
 
 
 def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:
-    """Run every step; stop at the first that fails and raise with its output."""
+    """Run every step; stop at the first that fails and raise with its output. Callers pass
+    the scenario through gate() first."""
     from nslab.engine import state
 
     # The shim lives in the lab's state directory, which steps keep in their node view.

@@ -13,6 +13,8 @@ from nslab.engine.naming import check_lab_name
 from nslab.errors import KernelError, LabStateError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     # Imported lazily at run time: `nslab down` and `status` must not pay for YAML and validation.
     from nslab.engine.build import Builder, BuildResult
     from nslab.engine.teardown import TeardownReport
@@ -85,11 +87,21 @@ def up(
     healthy: bool = False,
     seed: str | None = None,
     params: dict[str, Any] | None = None,
+    allow_exec: bool = False,
+    announce: Callable[[list[str]], None] | None = None,
 ) -> UpResult:
+    """Build a lab. A scenario from outside the package that starts commands is refused
+    (UsageError, before anything is built) unless allow_exec; `announce` receives its
+    'runs as root:' listing just before the build."""
     from nslab.engine.build import Builder
+    from nslab.scenario import catalog, trust
     from nslab.services.supervisor import start_services
 
     scenario, text = load_for_build(name_or_path, seed, params, healthy)
+    path = str(catalog.resolve(name_or_path))
+    trust.gate(scenario, path, None, allow_exec, (trust.SERVICES,))
+    if announce is not None and not trust.is_shipped(path):
+        announce(trust.describe(trust.root_actions(scenario, (trust.SERVICES,))))
     lab = check_lab_name(prefix or scenario.name)
     verb = "nslab up --replace" if replace else "nslab up"
     # One lock over teardown and build: nobody can slip a build in between, and nobody can

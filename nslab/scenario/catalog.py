@@ -13,10 +13,16 @@ from nslab.scenario.schema import did_you_mean
 SUFFIXES = (".yaml", ".yml")
 
 
+def shipped_dir() -> Path:
+    """The scenarios/ directory shipped beside the package: the only scenarios trusted to run
+    their own commands as root without --allow-exec (see nslab.scenario.trust)."""
+    return Path(__file__).resolve().parents[2] / "scenarios"
+
+
 def scenario_dirs() -> list[Path]:
     """$NSLAB_SCENARIOS (':'-separated), then the scenarios/ shipped beside the package."""
     dirs = [Path(p) for p in os.environ.get("NSLAB_SCENARIOS", "").split(":") if p]
-    dirs.append(Path(__file__).resolve().parents[2] / "scenarios")
+    dirs.append(shipped_dir())
     seen: list[Path] = []
     for d in dirs:
         if d.is_dir() and d not in seen:

@@ -31,15 +31,18 @@ from nslab.scenario.schema import (
     IPAddr,
     IPIface,
     IPNet,
+    Line,
     ListOf,
     Mac,
     MapOf,
     Num,
     Str,
     Struct,
+    SysctlKey,
     Tagged,
     Text,
 )
+from nslab.scenario.schema.text import control_problem
 from nslab.scenario.yamlsrc import YNode
 
 NAME = Str(
@@ -54,9 +57,7 @@ IFNAME = Str(
 )
 CHECK_NAME = Str(r"[a-z0-9][a-z0-9_.-]{0,62}", "a check name of lowercase letters, digits, '-', '_' or '.'")
 PARAM_NAME = Str(r"[a-z_][a-z0-9_]{0,31}", "a parameter name of lowercase letters, digits and '_'")
-SYSCTL = Str(
-    r"net\.[a-z0-9_.\-/]+", "a network sysctl such as net.ipv4.ip_forward (only net.* is per-namespace)"
-)
+SYSCTL = SysctlKey()
 HOSTNAME = Str(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?", "a host or domain name")
 MTU = Int(68, 65535, doc="MTU in bytes; the kernel default (1500) when absent.")
 
@@ -101,7 +102,15 @@ def _endpoint(value: str, node: YNode, ctx: Ctx, path: str) -> Any:
 def _sysctl_value(value: Any, node: YNode, ctx: Ctx, path: str) -> Any:
     if isinstance(value, bool):
         return "1" if value else "0"
-    return str(value)
+    text = str(value)
+    problem = control_problem(text)
+    if problem:
+        return ctx.error(
+            node.loc,
+            f"{path}: {text!r} holds {problem}",
+            "a sysctl value is one line, like 1 or '1 0' (nslab writes it into /proc/sys as root)",
+        )
+    return text
 
 
 def _when(value: Mapping[str, Any], node: YNode, ctx: Ctx, path: str) -> Any:
@@ -221,7 +230,11 @@ RESOLV = Struct(
             doc="DNS servers, in order (at most 3).",
         ),
         "search": Field(ListOf(HOSTNAME, unique=True), default=(), doc="Search domains."),
-        "options": Field(ListOf(Str()), default=(), doc="resolv.conf options, e.g. [ndots:1, timeout:1]."),
+        "options": Field(
+            ListOf(Line(r"\S+", "one resolv.conf option, without spaces")),
+            default=(),
+            doc="resolv.conf options, e.g. [ndots:1, timeout:1].",
+        ),
     },
     _build(m.Resolv),
     doc="The node's /etc/resolv.conf (mounted at /etc/netns/<namespace>/resolv.conf).",

@@ -13,7 +13,7 @@ from typing import Any
 from nslab.errors import Loc
 from nslab.scenario.kinds import SERVICES as SERVICES
 from nslab.scenario.kinds import KindSpec
-from nslab.scenario.schema import Enum, Field, Int, IPAddr, ListOf, MapOf, Str, Struct, Text
+from nslab.scenario.schema import Enum, Field, Int, IPAddr, Line, ListOf, MapOf, Str, Struct, Text
 from nslab.services import refs
 
 
@@ -112,7 +112,7 @@ SERVICES.add(
         {
             **_http_fields(443),
             "names": Field(
-                ListOf(Str()),
+                ListOf(Line(r"[^,]+", "a host name or IP address (without commas)")),
                 default=(),
                 doc="Names (and IP addresses) the certificate is valid for; the node's name and "
                 "addresses are always included.",
@@ -130,7 +130,7 @@ SERVICES.add(
             "port": Field(PORT, default=53),
             "bind": BIND,
             "zones": Field(
-                MapOf(Str(), ZONE),
+                MapOf(Line(r'[^\s"\\]+', "a zone name without spaces, quotes or backslashes"), ZONE),
                 required=True,
                 doc="Zone name ('.', 'com', 'example.com') -> its records.",
             ),

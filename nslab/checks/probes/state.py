@@ -91,6 +91,8 @@ def sysctl_value(ctx: ProbeContext, check: m.Check) -> Observation:
     key = str(check.params["key"])
     try:
         value = sysctl.read(key)
+    except sysctl.SysctlKeyError as exc:
+        return error(str(exc))
     except FileNotFoundError:
         return error(f"no sysctl {key} in {ctx.node} (is the interface name right?)")
     return Observation("value", f"{key} = {value}", {"value": value})

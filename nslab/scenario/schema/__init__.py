@@ -9,7 +9,8 @@ Message style, kept the same everywhere: "<path>: <what is wrong>", where <path>
 value the way a reader would walk to it (nodes.r1.interfaces.eth0.mtu), and an optional
 hint that says what to write instead.
 
-Imports only the located YAML tree (nslab.scenario.yamlsrc) and nslab.errors.
+Imports only the located YAML tree (nslab.scenario.yamlsrc), nslab.errors and the sysctl key
+grammar of nslab.kernel.sysctl (one grammar for validation and for the write).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from nslab.scenario.schema.scalars import (
     Str,
     Text,
 )
+from nslab.scenario.schema.text import Line, SysctlKey
 
 __all__ = [
     "INVALID",
@@ -55,6 +57,7 @@ __all__ = [
     "IPIface",
     "IPNet",
     "Int",
+    "Line",
     "ListOf",
     "Mac",
     "MapOf",
@@ -63,6 +66,7 @@ __all__ = [
     "ScalarType",
     "Str",
     "Struct",
+    "SysctlKey",
     "Tagged",
     "Text",
     "TooLarge",

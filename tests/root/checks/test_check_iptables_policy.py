@@ -31,7 +31,7 @@ checks:
 def test_policy_is_checked_alone_and_with_a_rule(prefix: str, tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text(SCENARIO)
-    result = lab.up(str(path), prefix=prefix)
+    result = lab.up(str(path), prefix=prefix, allow_exec=True)
     try:
         report = check_scenario(prefix, result.scenario, False)
         assert [r.passed for r in report.results] == [True, True], report.results

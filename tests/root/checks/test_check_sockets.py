@@ -113,7 +113,7 @@ class Servers:
 def lab_and_servers(prefix: str, tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     path = tmp_path / "sockets.yaml"
     path.write_text(NODE + FIRST)
-    lab.up(str(path), prefix=prefix)
+    lab.up(str(path), prefix=prefix, allow_exec=True)
     servers = Servers(f"{prefix}-srv")
     try:
         servers.start()

@@ -183,7 +183,7 @@ class Servers:
 def graded() -> Iterator[Report]:
     """One lab, one grading run of every check in grading-probes.yaml (they run in parallel)."""
     prefix = f"ga{os.getpid() % 100000}-probes"
-    lab.up(SCENARIO, prefix=prefix)
+    lab.up(SCENARIO, prefix=prefix, allow_exec=True)
     servers = Servers(f"{prefix}-server")
     try:
         servers.tcp_listener(8080)
@@ -326,7 +326,7 @@ def test_https_verifies_against_the_lab_ca(
         + '  - {name: good, kind: https, from: client, url: "https://server/index.html", contains: hello}\n'
         + '  - {name: wrong-name, kind: https, from: client, url: "https://10.0.2.1/", resolve: 10.0.2.10}\n'
     )
-    lab.up(str(scenario), prefix=prefix)
+    lab.up(str(scenario), prefix=prefix, allow_exec=True)
     servers = Servers(f"{prefix}-server")
     try:
         os.makedirs(os.path.join(state.lab_dir(prefix), "ca"), exist_ok=True)
@@ -347,7 +347,7 @@ IPV6 = str(Path(__file__).resolve().parents[2] / "scenarios" / "grading-ipv6.yam
 
 
 def test_probes_over_ipv6(prefix: str) -> None:
-    lab.up(IPV6, prefix=prefix)
+    lab.up(IPV6, prefix=prefix, allow_exec=True)
     try:
         report = check_lab(prefix).report
     finally:

@@ -18,7 +18,7 @@ SCENARIOS = REPO / "tests" / "scenarios"
 
 
 def test_vxlan_overlay_carries_pods_across_nodes(prefix: str) -> None:
-    lab.up(str(SCENARIOS / "engine-vxlan.yaml"), prefix=prefix)
+    lab.up(str(SCENARIOS / "engine-vxlan.yaml"), prefix=prefix, allow_exec=True)
     try:
         assert ping(f"{prefix}-pod1", "10.244.1.10")
         with NetNS(f"{prefix}-node1", flags=0) as ipr:
@@ -41,7 +41,7 @@ def test_vxlan_overlay_carries_pods_across_nodes(prefix: str) -> None:
 
 
 def test_features_ipv6_neighbours_routes_sysctls_etc_files(prefix: str) -> None:
-    lab.up(str(SCENARIOS / "engine-features.yaml"), prefix=prefix)
+    lab.up(str(SCENARIOS / "engine-features.yaml"), prefix=prefix, allow_exec=True)
     a = f"{prefix}-a"
     try:
         assert ns_run(a, "ping", "-6", "-c1", "-W2", "fd00:5::2").returncode == 0
@@ -136,7 +136,7 @@ def test_firewall_rules_with_negation_and_quoted_words_load(prefix: str, tmp_pat
         "    interfaces: {eth0: {addresses: [10.7.0.2/24]}}\n"
         "links: [[a:eth0, b:eth0]]\n"
     )
-    lab.up(str(path), prefix=prefix)
+    lab.up(str(path), prefix=prefix, allow_exec=True)
     try:
         rules = ns_run(f"{prefix}-a", "iptables", "-S").stdout
         assert "-A FORWARD -i eth0 ! -o eth0 " in rules

@@ -139,7 +139,7 @@ def seeds_per_fault() -> dict[str, str]:
 @pytest.mark.parametrize(("fault", "seed"), sorted(seeds_per_fault().items()))
 def test_a_seed_picks_fault_and_port_and_the_checks_follow(prefix: str, fault: str, seed: str) -> None:
     path = str(SCENARIOS / "fault-services.yaml")
-    up = lab.up(path, prefix=prefix, seed=seed)
+    up = lab.up(path, prefix=prefix, seed=seed, allow_exec=True)
     try:
         port = up.scenario.chosen["port"]
         assert up.scenario.chosen["fault"] == fault
@@ -153,7 +153,7 @@ def test_a_seed_picks_fault_and_port_and_the_checks_follow(prefix: str, fault: s
         assert app_open.evidence.get("port") == port or f":{port}" in app_open.explanation, app_open
     finally:
         lab.down_one(prefix)
-    up = lab.up(path, prefix=prefix, seed=seed, healthy=True)
+    up = lab.up(path, prefix=prefix, seed=seed, healthy=True, allow_exec=True)
     try:
         assert up.scenario.chosen == {"fault": fault, "port": port}
         assert "succeeded" in nc_probe(prefix, "client", APP, port).text

@@ -76,7 +76,13 @@ def nstat(prefix: str, node: str, counter: str) -> int:
 @contextmanager
 def built(scenario: str, prefix: str, healthy: bool, **params: Any) -> Iterator[str]:
     """The test scenario tests/scenarios/SCENARIO.yaml up under `prefix`, torn down after."""
-    lab.up(str(SCENARIOS / f"{scenario}.yaml"), prefix=prefix, healthy=healthy, params=params or None)
+    lab.up(
+        str(SCENARIOS / f"{scenario}.yaml"),
+        prefix=prefix,
+        healthy=healthy,
+        params=params or None,
+        allow_exec=True,
+    )
     try:
         yield prefix
     finally:

@@ -44,7 +44,7 @@ def test_shipped_scenarios_prove_themselves(prefix: str, tmp_path: Path) -> None
 
 
 def test_a_scenario_that_does_not_prove_itself_fails_in_the_right_phases(prefix: str) -> None:
-    (variant,) = selftest(BAD, prefix)
+    (variant,) = selftest(BAD, prefix, allow_exec=True)
     healthy, broken, fixed, teardown = variant.phases
     assert not variant.ok
     assert healthy.ok and teardown.ok
@@ -56,7 +56,7 @@ def test_a_scenario_that_does_not_prove_itself_fails_in_the_right_phases(prefix:
 
 def test_selftest_cli_exit_code_and_text(prefix: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "nslab", "selftest", BAD, "--prefix", prefix],
+        [sys.executable, "-m", "nslab", "selftest", BAD, "--prefix", prefix, "--allow-exec"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 1

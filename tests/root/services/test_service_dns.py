@@ -27,7 +27,7 @@ def dig(ns: str, *args: str) -> str:
 
 @pytest.fixture
 def dnslab(prefix: str) -> Iterator[str]:
-    lab.up(str(SCENARIO), prefix=prefix)
+    lab.up(str(SCENARIO), prefix=prefix, allow_exec=True)
     try:
         yield prefix
     finally:

@@ -26,7 +26,7 @@ def ns_run(ns: str, *argv: str, stdin: str = "", timeout: float = 10) -> subproc
 
 @pytest.fixture
 def basic(prefix: str) -> Iterator[str]:
-    lab.up(str(SCENARIOS / "service-basic.yaml"), prefix=prefix)
+    lab.up(str(SCENARIOS / "service-basic.yaml"), prefix=prefix, allow_exec=True)
     try:
         yield prefix
     finally:

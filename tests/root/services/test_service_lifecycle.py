@@ -31,7 +31,7 @@ def nslab(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_status_shows_a_killed_service_dead_and_a_restart_alive(prefix: str) -> None:
-    lab.up(PAIR, prefix=prefix)
+    lab.up(PAIR, prefix=prefix, allow_exec=True)
     try:
         before = services_of(prefix)
         assert sorted(before) == ["children", "web"] and all(s.alive for s in before.values())
@@ -50,7 +50,7 @@ def test_status_shows_a_killed_service_dead_and_a_restart_alive(prefix: str) -> 
 
 
 def test_down_stops_every_service_and_what_it_started(prefix: str) -> None:
-    lab.up(PAIR, prefix=prefix)
+    lab.up(PAIR, prefix=prefix, allow_exec=True)
     try:
         inode = netns.inode_of(f"{prefix}-h2")
         # The exec service is ready once spawned; its shell starts the sleeps a moment later.
@@ -81,7 +81,7 @@ def running(pid: int, start: int) -> bool:
 
 def test_a_service_that_cannot_bind_fails_up_with_its_log_and_leaves_nothing(prefix: str) -> None:
     with pytest.raises(KernelError) as err:
-        lab.up(str(SCENARIOS / "service-bindfail.yaml"), prefix=prefix)
+        lab.up(str(SCENARIOS / "service-bindfail.yaml"), prefix=prefix, allow_exec=True)
     assert err.value.message == (
         "service broken on a failed to start: "
         "cannot listen on [::1]:8080/tcp: Cannot assign requested address"
@@ -97,7 +97,7 @@ def _status_json(prefix: str) -> dict[str, Any]:
 
 
 def test_cli_service_commands(prefix: str) -> None:
-    up = nslab("up", PAIR, "--prefix", prefix)
+    up = nslab("up", PAIR, "--prefix", prefix, "--allow-exec")
     assert up.returncode == 0, up.stderr
     try:
         listed = json.loads(nslab("service", "list", "--lab", prefix, "--json").stdout)["services"]

@@ -19,7 +19,7 @@ def nslab(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_bound_to_loopback_fixed_in_the_settings_file(prefix: str) -> None:
-    lab.up(SCENARIO, prefix=prefix, params={"fault": "bind-localhost", "port": 8080})
+    lab.up(SCENARIO, prefix=prefix, params={"fault": "bind-localhost", "port": 8080}, allow_exec=True)
     try:
         path = editable.path_of(state.lab_dir(prefix), "app")
         with open(path) as handle:
@@ -38,7 +38,7 @@ def test_bound_to_loopback_fixed_in_the_settings_file(prefix: str) -> None:
 
 
 def test_a_broken_settings_file_is_reported_with_its_position(prefix: str) -> None:
-    lab.up(SCENARIO, prefix=prefix, params={"fault": "dead-listener", "port": 9000})
+    lab.up(SCENARIO, prefix=prefix, params={"fault": "dead-listener", "port": 9000}, allow_exec=True)
     try:
         path = editable.path_of(state.lab_dir(prefix), "app")
         with open(path) as handle:

@@ -97,7 +97,10 @@ def test_json_format_gives_the_same_errors_for_editors_and_ci() -> None:
     )
     assert done.returncode == 2 and done.stderr == ""
     bad, ok = json.loads(done.stdout)
-    assert ok == {"file": str(good), "ok": True, "errors": []}
+    assert {k: ok[k] for k in ("file", "ok", "errors")} == {"file": str(good), "ok": True, "errors": []}
+    # A valid file also says what it would run as root (the trust model, for CI and editors).
+    assert ok["shipped"] is True
+    assert any(a["what"] == "file" and "h1, h2" in a["text"] for a in ok["runs_as_root"])
     assert bad["ok"] is False
     lines = [line for line in expected("struct-enums").splitlines() if ": error: " in line]
     assert [f"{e['file']}:{e['line']}:{e['column']}: error: {e['message']}" for e in bad["errors"]] == lines
