@@ -1,0 +1,599 @@
+"""Follow one probe across a lab: where did it go, where did it die, and why.
+
+Capture on every interface of every node, send ONE probe from a socket in a thread inside
+the sender's namespace (never scapy's L3 send, which routes with the host's table), stop,
+then find the probe in the frames. A TCP SYN is recognised by its sequence number, a UDP
+datagram or ICMP echo by a random token in its payload: both survive NAT, which rewrites
+only addresses, ports and echo ids, so a rewrite shows as a change between two sightings.
+At the hop where the probe was last seen, the node's kernel is asked why it went no further
+(firewall counters read before and after, `ip route get` as for that packet, forwarding,
+rp_filter, the neighbour entry of the next hop, the egress MTU, the TTL).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nslab.errors import LabStateError, UsageError
+from nslab.kernel import netns
+from nslab.packets import dissect, why
+from nslab.packets.capture import POLL, Capture, Packet, drain
+from nslab.packets.dissect import ICMP, RST, SYN, TCP, UDP, Arp, IPv4
+from nslab.packets.pcapng import OUTBOUND
+from nslab.packets.targets import Target, lab_nodes, resolve
+
+log = logging.getLogger(__name__)
+
+Proto = Literal["tcp", "udp", "icmp"]
+IP_MTU_DISCOVER, IP_PMTUDISC_PROBE = 10, 3  # DF set, and no local fragmentation to a cached PMTU
+MAX_HOPS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class Probe:
+    proto: Proto
+    port: int = 0
+    size: int = 0  # payload bytes (udp, icmp); 0 = just the token
+    wait: float = 1.0
+
+
+@dataclass(frozen=True)
+class Sighting:
+    ts_ns: int
+    node: str
+    iface: str
+    out: bool
+    packet: IPv4
+
+
+@dataclass
+class Hop:
+    node: str
+    iface_in: str = ""
+    iface_out: str = ""
+    seen_in: IPv4 | None = None
+    seen_out: IPv4 | None = None
+
+    def nat(self) -> str:
+        """The rewrite between what arrived and what left, in words ('' when none)."""
+        a, b = self.seen_in, self.seen_out
+        if a is None or b is None:
+            return ""
+        parts = []
+        if (a.src, a.sport) != (b.src, b.sport):
+            parts.append(f"source {_endpoint(a, a.src, a.sport)} -> {_endpoint(b, b.src, b.sport)}")
+        if (a.dst, a.dport) != (b.dst, b.dport):
+            parts.append(f"destination {_endpoint(a, a.dst, a.dport)} -> {_endpoint(b, b.dst, b.dport)}")
+        return ", ".join(parts)
+
+
+@dataclass
+class Walk:
+    source: str
+    destination: str
+    probe: Probe
+    outcome: str = ""  # answered, refused, died, lost
+    cause: str = ""  # machine-readable reason (see docs/walk.md)
+    node: str = ""  # where it ended
+    where: str = ""  # "eth0 in", "eth1 out"
+    reason: str = ""
+    rule: why.Rule | None = None
+    hops: list[Hop] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)  # RSTs, ICMP errors and answers, with sender
+    socket_result: str = ""
+    seconds: float = 0.0
+
+    def verdict(self) -> str:
+        if self.outcome == "answered":
+            return f"the packet reached {self.node} and was answered: {self.reason}"
+        if self.outcome == "refused":
+            return f"the packet reached {self.node} ({self.where}) and was refused: {self.reason}"
+        return f"the packet died at {self.node} ({self.where}): {self.reason}"
+
+    def nat_rewrites(self) -> list[str]:
+        return [f"{hop.node}: {hop.nat()}" for hop in self.hops if hop.nat()]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.source,
+            "to": self.destination,
+            "probe": {"proto": self.probe.proto, "port": self.probe.port, "size": self.probe.size},
+            "outcome": self.outcome,
+            "cause": self.cause,
+            "node": self.node,
+            "where": self.where,
+            "reason": self.reason,
+            "verdict": self.verdict(),
+            "rule": None
+            if self.rule is None
+            else {
+                "table": self.rule.table,
+                "chain": self.rule.chain,
+                "number": self.rule.number,
+                "text": self.rule.text,
+            },
+            "hops": [
+                {
+                    "node": h.node,
+                    "in": h.iface_in or None,
+                    "out": h.iface_out or None,
+                    "seen_in": h.seen_in.where() if h.seen_in else None,
+                    "seen_out": h.seen_out.where() if h.seen_out else None,
+                    "nat": h.nat() or None,
+                }
+                for h in self.hops
+            ],
+            "replies": self.replies,
+            "socket": self.socket_result,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _endpoint(packet: IPv4, address: str, port: int) -> str:
+    return f"{address}:{port}" if packet.proto in (TCP, UDP) else address
+
+
+# --- sending the probe --------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    result: str = ""
+    local_errno: int = 0  # the send itself failed (no route, EPERM from OUTPUT...)
+    sport: int = 0
+    echo_id: int = 0
+
+
+def _send(ns: str, dst: str, probe: Probe, token: bytes) -> Sent:
+    """Send the probe from a thread inside `ns` and wait up to probe.wait for its answer."""
+
+    def body() -> Sent:
+        if probe.proto == "tcp":
+            return _send_tcp(dst, probe)
+        if probe.proto == "udp":
+            return _send_udp(dst, probe, token)
+        return _send_icmp(dst, probe, token)
+
+    return netns.run_in(ns, body)
+
+
+def _padded(token: bytes, size: int) -> bytes:
+    return token + b"." * max(0, size - len(token))
+
+
+def _send_tcp(dst: str, probe: Probe) -> Sent:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setblocking(False)
+        code = sock.connect_ex((dst, probe.port))
+        sent = Sent(sport=sock.getsockname()[1])
+        if code not in (0, errno.EINPROGRESS):
+            sent.local_errno, sent.result = code, os.strerror(code)
+            return sent
+        _, writable, _ = select.select([], [sock], [], probe.wait)
+        if not writable:
+            sent.result = "timeout (no answer)"
+            return sent
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        sent.result = "open (connected)" if code == 0 else os.strerror(code)
+        return sent
+
+
+def _send_udp(dst: str, probe: Probe, token: bytes) -> Sent:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
+        sock.settimeout(probe.wait)
+        try:
+            sock.connect((dst, probe.port))
+            sent = Sent(sport=sock.getsockname()[1])
+            sock.send(_padded(token, probe.size))
+        except OSError as exc:
+            return Sent(f"{exc.strerror}", exc.errno or 0)
+        try:
+            sock.recv(65535)
+            sent.result = "reply"
+        except TimeoutError:
+            sent.result = "no reply"
+        except OSError as exc:
+            sent.result = exc.strerror or str(exc)
+        return sent
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def _send_icmp(dst: str, probe: Probe, token: bytes) -> Sent:
+    ident = int.from_bytes(os.urandom(2), "big")
+    payload = _padded(token, probe.size)
+    header = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
+    message = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, 1) + payload
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
+        sent = Sent(echo_id=ident)
+        try:
+            sock.sendto(message, (dst, 0))
+        except OSError as exc:
+            return Sent(exc.strerror or str(exc), exc.errno or 0, echo_id=ident)
+        deadline = time.monotonic() + probe.wait
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                data = sock.recv(65535)
+            except TimeoutError:
+                break
+            packet = dissect.ipv4(data)
+            if packet and packet.icmp_type == 0 and token in packet.payload:
+                sent.result = "echo reply"
+                return sent
+            if packet and packet.inner and packet.inner.proto == ICMP and packet.inner.sport == ident:
+                sent.result = f"{dissect.icmp_name(packet)} from {packet.src}"
+                return sent
+        sent.result = "no reply"
+        return sent
+
+
+# --- following it -------------------------------------------------------------------------
+
+
+def _sightings(capture: Capture, packets: list[Packet]) -> list[tuple[int, Target, bool, IPv4 | Arp]]:
+    out = []
+    for p in packets:
+        parsed = dissect.frame(p.data, capture.linktypes[p.interface])
+        if parsed is not None:
+            out.append((p.ts_ns, capture.targets[p.interface], p.direction == OUTBOUND, parsed))
+    out.sort(key=lambda s: s[0])
+    return out
+
+
+def _is_probe(packet: IPv4, probe: Probe, token: bytes, syn_seq: int | None) -> bool:
+    if probe.proto == "tcp":
+        return (
+            packet.proto == TCP
+            and packet.flags & SYN != 0
+            and not packet.flags & 0x10
+            and packet.seq == syn_seq
+        )
+    if probe.proto == "udp":
+        return packet.proto == UDP and packet.payload.startswith(token)
+    return packet.proto == ICMP and packet.icmp_type == 8 and packet.payload.startswith(token)
+
+
+def _causal(sightings: list[Sighting], source: str) -> list[Sighting]:
+    """The sightings in the order the packet met them. Kernel timestamps of different
+    sockets do not order one packet's sightings reliably (a peer's "in" can be stamped before
+    the sender's "out"), but the TTL does across routers; within one TTL (a veth, a bridge),
+    an "out" is followed by an "in" and an "in" by an "out" on the same node."""
+    ordered: list[Sighting] = []
+    for ttl in sorted({s.packet.ttl for s in sightings}, reverse=True):
+        group = sorted((s for s in sightings if s.packet.ttl == ttl), key=lambda s: s.ts_ns)
+        while group:
+            last = ordered[-1] if ordered else None
+            if last is None:
+                pick = next((s for s in group if s.out and s.node == source), group[0])
+            elif last.out:
+                pick = next((s for s in group if not s.out), group[0])
+            else:
+                pick = next((s for s in group if s.out and s.node == last.node), group[0])
+            group.remove(pick)
+            ordered.append(pick)
+    return ordered
+
+
+def _hops(sightings: list[Sighting]) -> list[Hop]:
+    hops: list[Hop] = []
+    for s in sightings:
+        last = hops[-1] if hops else None
+        if s.out:
+            if last is not None and last.node == s.node and not last.iface_out:
+                last.iface_out, last.seen_out = s.iface, s.packet
+            else:
+                hops.append(Hop(s.node, iface_out=s.iface, seen_out=s.packet))
+        elif last is None or last.node != s.node or last.iface_out:
+            hops.append(Hop(s.node, iface_in=s.iface, seen_in=s.packet))
+        # the same frame seen inbound again on the same node (a bridge's own device): ignore
+    return hops
+
+
+def walk(lab: str, source: str, destination: str, probe: Probe) -> Walk:
+    """Send one probe from node `source` to `destination` (an address or a node name)."""
+    started = time.perf_counter()
+    nodes = lab_nodes(lab)
+    if source not in nodes:
+        raise UsageError(f"lab {lab} has no node {source!r}", "nodes: " + ", ".join(nodes))
+    owners = {node: why.addresses(ns) for node, ns in nodes.items()}
+    dst = _address_of(destination, owners)
+    targets = resolve(lab, (), everything=True)
+    before = _all_counters(nodes)
+    capture = Capture(targets)
+    token = b"nslab-walk-" + os.urandom(6).hex().encode()
+    capture.start()
+    try:
+        sent = _send(nodes[source], dst, probe, token)
+        time.sleep(POLL * 2)  # let the capture threads queue what the kernel already stamped
+    finally:
+        capture.stop()
+    after = _all_counters(nodes)
+    frames = _sightings(capture, drain(capture))
+    result = Walk(source, destination if destination == dst else f"{destination} ({dst})", probe)
+    result.socket_result = sent.result
+    _judge(result, lab, nodes, owners, dst, probe, token, sent, frames, before, after)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _address_of(destination: str, owners: dict[str, list[str]]) -> str:
+    try:
+        socket.inet_aton(destination)
+        return destination
+    except OSError:
+        pass
+    found = [a for a in owners.get(destination, []) if not a.startswith("127.")]
+    if not found:
+        raise UsageError(
+            f"{destination!r} is neither an IPv4 address nor a node with one",
+            "give an address (10.0.2.10) or a node name: " + ", ".join(owners),
+        )
+    return found[0]
+
+
+def _all_counters(nodes: dict[str, str]) -> dict[str, why.Counters]:
+    """Every node's firewall counters, read in parallel (one iptables-save each)."""
+    out: dict[str, why.Counters] = {}
+
+    def read(node: str, ns: str) -> None:
+        try:
+            out[node] = why.counters(ns)
+        except (OSError, LabStateError):
+            log.debug("no counters from %s", node, exc_info=True)
+
+    threads = [threading.Thread(target=read, args=item, daemon=True) for item in nodes.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return out
+
+
+def _judge(
+    result: Walk,
+    lab: str,
+    nodes: dict[str, str],
+    owners: dict[str, list[str]],
+    dst: str,
+    probe: Probe,
+    token: bytes,
+    sent: Sent,
+    frames: list[tuple[int, Target, bool, IPv4 | Arp]],
+    before: dict[str, why.Counters],
+    after: dict[str, why.Counters],
+) -> None:
+    syn_seq = None
+    if probe.proto == "tcp":
+        for _, target, out, p in frames:
+            if isinstance(p, IPv4) and target.node == result.source and out and p.proto == TCP:
+                if p.flags & SYN and p.sport == sent.sport and p.dst == dst and p.dport == probe.port:
+                    syn_seq = p.seq
+                    break
+    seen = _causal(
+        [
+            Sighting(ts, t.node, t.iface, out, p)
+            for ts, t, out, p in frames
+            if isinstance(p, IPv4) and _is_probe(p, probe, token, syn_seq)
+        ],
+        result.source,
+    )
+    result.hops = _hops(seen)
+    tuples = {s.packet.tuple() for s in seen}
+    answers = _answers(frames, seen, tuples, probe, token, syn_seq)
+    result.replies = [text for _, text, _ in answers]
+    droppers = {node: why.droppers(before.get(node, {}), after.get(node, {})) for node in after}
+
+    if not seen:  # it never left the sender
+        result.node, result.where = result.source, "out"
+        _explain(result, nodes, owners, dst, None, None, droppers, frames, sent)
+        return
+    last = seen[-1]
+    result.node, result.where = last.node, f"{last.iface} {'out' if last.out else 'in'}"
+    for kind, text, sender in answers:
+        if kind == "answer":
+            result.outcome, result.cause, result.node, result.reason = "answered", "reached", sender, text
+            return
+    for kind, text, sender in answers:
+        if kind != "rst":
+            continue
+        at = [s for s in seen if s.node == sender and not s.out]
+        result.node, result.where = sender, f"{at[-1].iface} in" if at else "?"
+        rules = droppers.get(sender, [])
+        if rules:
+            result.outcome, result.cause, result.rule = "died", "filter-reject", rules[0]
+            result.reason = f"rejected by {rules[0].describe()}; {sender} answered {text}"
+        else:
+            result.outcome, result.cause = "refused", "refused"
+            result.reason = f"{text}, sent by {sender}"
+        return
+    if last.out:
+        result.outcome, result.cause = "lost", "lost-on-link"
+        result.reason = f"it left {last.node} through {last.iface} and no interface saw it arrive"
+        return
+    _explain(result, nodes, owners, dst, last.packet, last.iface, droppers, frames, sent)
+
+
+def _answers(
+    frames: list[tuple[int, Target, bool, IPv4 | Arp]],
+    seen: list[Sighting],
+    tuples: set[tuple[int, str, int, str, int]],
+    probe: Probe,
+    token: bytes,
+    syn_seq: int | None,
+) -> list[tuple[str, str, str]]:
+    """(kind, description, sender node) of every answer, RST and ICMP error about the probe,
+    the sender being the node where it was first seen leaving."""
+    reverse = {(p, d, dp, s, sp) for p, s, sp, d, dp in tuples}
+    best: dict[tuple[str, str], tuple[int, bool, int, str]] = {}
+    for ts, target, out, p in frames:
+        if not isinstance(p, IPv4):
+            continue
+        kind, text = "", ""
+        if probe.proto == "icmp" and p.icmp_type == 0 and p.payload.startswith(token):
+            kind, text = "answer", f"echo reply from {p.src}"
+        elif p.proto == TCP and p.tuple() in reverse and syn_seq is not None and p.ack == (syn_seq + 1) % 2**32:
+            if p.flags & RST:
+                kind, text = "rst", f"TCP RST from {p.src}"
+            elif p.flags & SYN:
+                kind, text = "answer", f"SYN-ACK from {p.src}:{p.sport}"
+        elif probe.proto == "udp" and p.proto == UDP and p.tuple() in reverse:
+            kind, text = "answer", f"UDP reply from {p.src}:{p.sport}"
+        elif p.inner is not None and _quotes_probe(p.inner, tuples, probe):
+            kind = "rst" if (p.icmp_type, p.icmp_code) in ((3, 3), (3, 9), (3, 10), (3, 13)) else "icmp"
+            text = f"ICMP {dissect.icmp_name(p)} from {p.src}"
+        if not kind:
+            continue
+        # The sender: where it was seen with the highest TTL, leaving, earliest.
+        rank = (p.ttl, out, -ts, target.node)
+        if (kind, text) not in best or rank[:3] > best[(kind, text)][:3]:
+            best[(kind, text)] = rank
+    return [(kind, text, rank[3]) for (kind, text), rank in best.items()]
+
+
+def _quotes_probe(inner: IPv4, tuples: set[tuple[int, str, int, str, int]], probe: Probe) -> bool:
+    if probe.proto == "icmp":
+        return inner.proto == ICMP and any(
+            t[0] == ICMP and t[1] == inner.src and t[3] == inner.dst for t in tuples
+        )
+    return inner.tuple() in tuples
+
+
+def _explain(
+    result: Walk,
+    nodes: dict[str, str],
+    owners: dict[str, list[str]],
+    dst: str,
+    packet: IPv4 | None,
+    iif: str | None,
+    droppers: dict[str, list[why.Rule]],
+    frames: list[tuple[int, Target, bool, IPv4 | Arp]],
+    sent: Sent,
+) -> None:
+    """The reason the probe went no further than result.node."""
+    node = result.node
+    ns = nodes[node]
+    result.outcome = "died"
+    target = packet.dst if packet is not None else dst
+    errors = [text for text in result.replies if text.startswith("ICMP")]
+    said = f"; {errors[0]}" if errors else ""
+    rules = droppers.get(node, [])
+    if rules:
+        rule = rules[0]
+        result.rule = rule
+        verb = "rejected" if rule.target == "REJECT" else "dropped"
+        result.cause = "filter-reject" if rule.target == "REJECT" else "filter-drop"
+        result.reason = f"{verb} by {rule.describe()}{said}"
+        return
+    if packet is not None and target in owners.get(node, []):
+        result.cause = "no-answer"
+        result.reason = f"it arrived at its destination {target}, which did not answer{said}"
+        return
+    if packet is not None and packet.ttl <= 1:
+        result.cause = "ttl"
+        loop = _loop(result.hops)
+        result.reason = f"TTL expired (it arrived with TTL {packet.ttl}){loop}{said}"
+        return
+    if packet is not None and why.sysctl_value(ns, "net.ipv4.ip_forward") == "0":
+        result.cause = "forwarding-off"
+        result.reason = f"{node} does not forward (net.ipv4.ip_forward=0)"
+        return
+    route = why.route_get(ns, target, packet.src if packet else None, iif)
+    if not route.ok:
+        if "cross-device" in route.text:
+            value = why.sysctl_value(ns, f"net.ipv4.conf.{iif}.rp_filter")
+            every = why.sysctl_value(ns, "net.ipv4.conf.all.rp_filter")
+            result.cause = "rp-filter"
+            result.reason = (
+                f"reverse-path filter (rp_filter {iif}={value}, all={every}): {node}'s route back to "
+                f"{packet.src if packet else '?'} does not leave through {iif}"
+            )
+        else:
+            result.cause = "no-route"
+            result.reason = f"no route to {target} ({route.text}){said}"
+        return
+    if route.kind in ("blackhole", "unreachable", "prohibit"):
+        result.cause = route.kind if route.kind == "blackhole" else f"{route.kind}-route"
+        result.reason = f"a {route.kind} route matches {target} ({route.text}){said}"
+        return
+    if packet is not None and route.dev:
+        limit = why.mtu(ns, route.dev)
+        if packet.df and limit and packet.length > limit:
+            result.cause = "mtu"
+            result.reason = (
+                f"{packet.length}-byte packet with DF set is larger than {route.dev}'s MTU {limit}{said}"
+            )
+            return
+    if route.dev:
+        hop = route.via or target
+        state = why.neighbour_state(ns, hop, route.dev)
+        asked = sum(
+            1
+            for _, t, out, p in frames
+            if isinstance(p, Arp) and t.node == node and p.op == 1 and p.target == hop and out
+        )
+        if state in ("INCOMPLETE", "FAILED") or (asked and not state.startswith(("REACHABLE", "STALE"))):
+            result.cause = "no-arp"
+            result.reason = (
+                f"no ARP answer for {hop} on {route.dev} ({asked} request{'s' if asked != 1 else ''}, "
+                f"neighbour {state or 'none'})"
+            )
+            return
+    if sent.local_errno:
+        result.cause = "local-error"
+        result.reason = f"the send failed: {os.strerror(sent.local_errno)}"
+        return
+    result.cause = "unknown"
+    result.reason = f"no reason found ({route.text}){said}"
+
+
+def _loop(hops: list[Hop]) -> str:
+    counts: dict[str, int] = {}
+    for hop in hops:
+        counts[hop.node] = counts.get(hop.node, 0) + 1
+    looping = [node for node, n in counts.items() if n > 2]
+    return f", a routing loop between {' and '.join(looping)}" if len(looping) >= 2 else ""
+
+
+def render(result: Walk) -> str:
+    """Hops, one a line (in/out interfaces, addresses seen, NAT), then the verdict."""
+    p = result.probe
+    what = f"{p.proto}/{p.port}" if p.proto != "icmp" else "icmp echo"
+    lines = [f"walk {result.source} -> {result.destination} {what}"]
+    hops = result.hops
+    shown = hops if len(hops) <= MAX_HOPS_SHOWN else hops[: MAX_HOPS_SHOWN - 2] + hops[-2:]
+    width = max((len(h.node) for h in shown), default=0)
+    for index, hop in enumerate(shown):
+        if len(hops) > MAX_HOPS_SHOWN and index == MAX_HOPS_SHOWN - 2:
+            lines.append(f"  ... {len(hops) - MAX_HOPS_SHOWN} more hops ...")
+        cells = []
+        if hop.iface_in and hop.seen_in:
+            cells.append(f"in {hop.iface_in} {hop.seen_in.where()} ttl {hop.seen_in.ttl}")
+        if hop.iface_out and hop.seen_out:
+            cells.append(f"out {hop.iface_out} {hop.seen_out.where()} ttl {hop.seen_out.ttl}")
+        nat = hop.nat()
+        lines.append(f"  {hop.node:<{width}}  " + "  |  ".join(cells) + (f"  (NAT: {nat})" if nat else ""))
+    if not hops:
+        lines.append(f"  (no interface saw the probe; the sender said: {result.socket_result or 'nothing'})")
+    for text in result.replies:
+        lines.append(f"  seen: {text}")
+    lines.append(result.verdict())
+    return "\n".join(lines)
