@@ -516,19 +516,21 @@ def _explain(
         result.cause = "forwarding-off"
         result.reason = f"{node} does not forward (net.ipv4.ip_forward=0)"
         return
+    if packet is not None and iif:
+        strict = _rp_filter_drops(ns, packet.src, iif)
+        if strict:
+            result.cause, result.reason = "rp-filter", strict
+            return
     route = why.route_get(ns, target, packet.src if packet else None, iif)
     if not route.ok:
-        if "cross-device" in route.text:
-            value = why.sysctl_value(ns, f"net.ipv4.conf.{iif}.rp_filter")
-            every = why.sysctl_value(ns, "net.ipv4.conf.all.rp_filter")
-            result.cause = "rp-filter"
-            result.reason = (
-                f"reverse-path filter (rp_filter {iif}={value}, all={every}): {node}'s route back to "
-                f"{packet.src if packet else '?'} does not leave through {iif}"
-            )
-        else:
-            result.cause = "no-route"
-            result.reason = f"no route to {target} ({route.text}){said}"
+        # A blackhole/unreachable/prohibit route answers `route get` with an error (EINVAL,
+        # EHOSTUNREACH, EACCES): the route table names its type.
+        kind = why.route_type(ns, target)
+        if kind in ("blackhole", "unreachable", "prohibit"):
+            route = why.RouteAnswer(True, f"{kind} route to {target}", kind)
+    if not route.ok:
+        result.cause = "no-route"
+        result.reason = f"no route to {target} ({route.text}){said}"
         return
     if route.kind in ("blackhole", "unreachable", "prohibit"):
         result.cause = route.kind if route.kind == "blackhole" else f"{route.kind}-route"
@@ -563,6 +565,24 @@ def _explain(
         return
     result.cause = "unknown"
     result.reason = f"no reason found ({route.text}){said}"
+
+
+def _rp_filter_drops(ns: str, source: str, iif: str) -> str:
+    """Why reverse-path filtering drops a packet from `source` arriving on `iif`, or ''.
+    The kernel uses the larger of conf.all and conf.IFACE: 1 strict (the route back must
+    leave through iif), 2 loose (any route back will do)."""
+    here = why.sysctl_value(ns, f"net.ipv4.conf.{iif}.rp_filter")
+    every = why.sysctl_value(ns, "net.ipv4.conf.all.rp_filter")
+    mode = max(int(here or 0), int(every or 0))
+    if mode == 0:
+        return ""
+    back = why.route_get(ns, source)
+    settings = f"rp_filter {iif}={here}, all={every}"
+    if not back.ok:
+        return f"reverse-path filter ({settings}): no route back to {source}"
+    if mode == 1 and back.dev != iif:
+        return f"reverse-path filter ({settings}): the route back to {source} leaves through {back.dev}, not {iif}"
+    return ""
 
 
 def _loop(hops: list[Hop]) -> str:

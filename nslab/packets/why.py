@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass
+from typing import Any
 
 from nslab.kernel import iptables, netns, sysctl
 
@@ -104,6 +105,21 @@ def route_get(ns: str, dst: str, src: str | None = None, iif: str | None = None)
     dev = words[words.index("dev") + 1] if "dev" in words else ""
     via = words[words.index("via") + 1] if "via" in words else ""
     return RouteAnswer(True, first, kind, dev, via)
+
+
+def route_type(ns: str, dst: str) -> str:
+    """The type of the main table's longest route matching dst ('' when none)."""
+    code, text = ip(ns, "-4", "-j", "route", "show", "match", dst)
+    if code != 0 or not text:
+        return ""
+    routes = json.loads(text)
+
+    def length(route: dict[str, Any]) -> int:
+        prefix = str(route.get("dst", ""))
+        return 0 if prefix == "default" else int(prefix.partition("/")[2] or 32)
+
+    best = max(routes, key=length, default=None)
+    return str(best.get("type", "unicast")) if best else ""
 
 
 def sysctl_value(ns: str, key: str) -> str:
