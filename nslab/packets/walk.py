@@ -12,241 +12,24 @@ rp_filter, the neighbour entry of the next hop, the egress MTU, the TTL).
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import select
 import socket
-import struct
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from nslab.errors import LabStateError, UsageError
-from nslab.kernel import netns
 from nslab.packets import dissect, why
 from nslab.packets.capture import POLL, Capture, Packet, drain
 from nslab.packets.dissect import ICMP, RST, SYN, TCP, UDP, Arp, IPv4
 from nslab.packets.pcapng import OUTBOUND
+from nslab.packets.probe import Probe, Sent, send
 from nslab.packets.targets import Target, lab_nodes, resolve
+from nslab.packets.trail import Hop, Sighting, Walk, causal, hops_of, render
+
+__all__ = ["Probe", "Walk", "render", "walk"]
 
 log = logging.getLogger(__name__)
-
-Proto = Literal["tcp", "udp", "icmp"]
-IP_MTU_DISCOVER, IP_PMTUDISC_PROBE = 10, 3  # DF set, and no local fragmentation to a cached PMTU
-MAX_HOPS_SHOWN = 12
-
-
-@dataclass(frozen=True)
-class Probe:
-    proto: Proto
-    port: int = 0
-    size: int = 0  # payload bytes (udp, icmp); 0 = just the token
-    wait: float = 1.0
-
-
-@dataclass(frozen=True)
-class Sighting:
-    ts_ns: int
-    node: str
-    iface: str
-    out: bool
-    packet: IPv4
-
-
-@dataclass
-class Hop:
-    node: str
-    iface_in: str = ""
-    iface_out: str = ""
-    seen_in: IPv4 | None = None
-    seen_out: IPv4 | None = None
-
-    def nat(self) -> str:
-        """The rewrite between what arrived and what left, in words ('' when none)."""
-        a, b = self.seen_in, self.seen_out
-        if a is None or b is None:
-            return ""
-        parts = []
-        if (a.src, a.sport) != (b.src, b.sport):
-            parts.append(f"source {_endpoint(a, a.src, a.sport)} -> {_endpoint(b, b.src, b.sport)}")
-        if (a.dst, a.dport) != (b.dst, b.dport):
-            parts.append(f"destination {_endpoint(a, a.dst, a.dport)} -> {_endpoint(b, b.dst, b.dport)}")
-        return ", ".join(parts)
-
-
-@dataclass
-class Walk:
-    source: str
-    destination: str
-    probe: Probe
-    outcome: str = ""  # answered, refused, died, lost
-    cause: str = ""  # machine-readable reason (see docs/walk.md)
-    node: str = ""  # where it ended
-    where: str = ""  # "eth0 in", "eth1 out"
-    reason: str = ""
-    rule: why.Rule | None = None
-    hops: list[Hop] = field(default_factory=list)
-    replies: list[str] = field(default_factory=list)  # RSTs, ICMP errors and answers, with sender
-    socket_result: str = ""
-    seconds: float = 0.0
-
-    def verdict(self) -> str:
-        if self.outcome == "answered":
-            return f"the packet reached {self.node} and was answered: {self.reason}"
-        if self.outcome == "refused":
-            return f"the packet reached {self.node} ({self.where}) and was refused: {self.reason}"
-        return f"the packet died at {self.node} ({self.where}): {self.reason}"
-
-    def nat_rewrites(self) -> list[str]:
-        return [f"{hop.node}: {hop.nat()}" for hop in self.hops if hop.nat()]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "from": self.source,
-            "to": self.destination,
-            "probe": {"proto": self.probe.proto, "port": self.probe.port, "size": self.probe.size},
-            "outcome": self.outcome,
-            "cause": self.cause,
-            "node": self.node,
-            "where": self.where,
-            "reason": self.reason,
-            "verdict": self.verdict(),
-            "rule": None
-            if self.rule is None
-            else {
-                "table": self.rule.table,
-                "chain": self.rule.chain,
-                "number": self.rule.number,
-                "text": self.rule.text,
-            },
-            "hops": [
-                {
-                    "node": h.node,
-                    "in": h.iface_in or None,
-                    "out": h.iface_out or None,
-                    "seen_in": h.seen_in.where() if h.seen_in else None,
-                    "seen_out": h.seen_out.where() if h.seen_out else None,
-                    "nat": h.nat() or None,
-                }
-                for h in self.hops
-            ],
-            "replies": self.replies,
-            "socket": self.socket_result,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-def _endpoint(packet: IPv4, address: str, port: int) -> str:
-    return f"{address}:{port}" if packet.proto in (TCP, UDP) else address
-
-
-# --- sending the probe --------------------------------------------------------------------
-
-
-@dataclass
-class Sent:
-    result: str = ""
-    local_errno: int = 0  # the send itself failed (no route, EPERM from OUTPUT...)
-    sport: int = 0
-    echo_id: int = 0
-
-
-def _send(ns: str, dst: str, probe: Probe, token: bytes) -> Sent:
-    """Send the probe from a thread inside `ns` and wait up to probe.wait for its answer."""
-
-    def body() -> Sent:
-        if probe.proto == "tcp":
-            return _send_tcp(dst, probe)
-        if probe.proto == "udp":
-            return _send_udp(dst, probe, token)
-        return _send_icmp(dst, probe, token)
-
-    return netns.run_in(ns, body)
-
-
-def _padded(token: bytes, size: int) -> bytes:
-    return token + b"." * max(0, size - len(token))
-
-
-def _send_tcp(dst: str, probe: Probe) -> Sent:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setblocking(False)
-        code = sock.connect_ex((dst, probe.port))
-        sent = Sent(sport=sock.getsockname()[1])
-        if code not in (0, errno.EINPROGRESS):
-            sent.local_errno, sent.result = code, os.strerror(code)
-            return sent
-        _, writable, _ = select.select([], [sock], [], probe.wait)
-        if not writable:
-            sent.result = "timeout (no answer)"
-            return sent
-        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        sent.result = "open (connected)" if code == 0 else os.strerror(code)
-        return sent
-
-
-def _send_udp(dst: str, probe: Probe, token: bytes) -> Sent:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
-        sock.settimeout(probe.wait)
-        try:
-            sock.connect((dst, probe.port))
-            sent = Sent(sport=sock.getsockname()[1])
-            sock.send(_padded(token, probe.size))
-        except OSError as exc:
-            return Sent(f"{exc.strerror}", exc.errno or 0)
-        try:
-            sock.recv(65535)
-            sent.result = "reply"
-        except TimeoutError:
-            sent.result = "no reply"
-        except OSError as exc:
-            sent.result = exc.strerror or str(exc)
-        return sent
-
-
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return ~total & 0xFFFF
-
-
-def _send_icmp(dst: str, probe: Probe, token: bytes) -> Sent:
-    ident = int.from_bytes(os.urandom(2), "big")
-    payload = _padded(token, probe.size)
-    header = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
-    message = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, 1) + payload
-    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
-        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
-        sent = Sent(echo_id=ident)
-        try:
-            sock.sendto(message, (dst, 0))
-        except OSError as exc:
-            return Sent(exc.strerror or str(exc), exc.errno or 0, echo_id=ident)
-        deadline = time.monotonic() + probe.wait
-        while (left := deadline - time.monotonic()) > 0:
-            sock.settimeout(left)
-            try:
-                data = sock.recv(65535)
-            except TimeoutError:
-                break
-            packet = dissect.ipv4(data)
-            if packet and packet.icmp_type == 0 and token in packet.payload:
-                sent.result = "echo reply"
-                return sent
-            if packet and packet.inner and packet.inner.proto == ICMP and packet.inner.sport == ident:
-                sent.result = f"{dissect.icmp_name(packet)} from {packet.src}"
-                return sent
-        sent.result = "no reply"
-        return sent
-
-
-# --- following it -------------------------------------------------------------------------
 
 
 def _sightings(capture: Capture, packets: list[Packet]) -> list[tuple[int, Target, bool, IPv4 | Arp]]:
@@ -272,42 +55,6 @@ def _is_probe(packet: IPv4, probe: Probe, token: bytes, syn_seq: int | None) -> 
     return packet.proto == ICMP and packet.icmp_type == 8 and packet.payload.startswith(token)
 
 
-def _causal(sightings: list[Sighting], source: str) -> list[Sighting]:
-    """The sightings in the order the packet met them. Kernel timestamps of different
-    sockets do not order one packet's sightings reliably (a peer's "in" can be stamped before
-    the sender's "out"), but the TTL does across routers; within one TTL (a veth, a bridge),
-    an "out" is followed by an "in" and an "in" by an "out" on the same node."""
-    ordered: list[Sighting] = []
-    for ttl in sorted({s.packet.ttl for s in sightings}, reverse=True):
-        group = sorted((s for s in sightings if s.packet.ttl == ttl), key=lambda s: s.ts_ns)
-        while group:
-            last = ordered[-1] if ordered else None
-            if last is None:
-                pick = next((s for s in group if s.out and s.node == source), group[0])
-            elif last.out:
-                pick = next((s for s in group if not s.out), group[0])
-            else:
-                pick = next((s for s in group if s.out and s.node == last.node), group[0])
-            group.remove(pick)
-            ordered.append(pick)
-    return ordered
-
-
-def _hops(sightings: list[Sighting]) -> list[Hop]:
-    hops: list[Hop] = []
-    for s in sightings:
-        last = hops[-1] if hops else None
-        if s.out:
-            if last is not None and last.node == s.node and not last.iface_out:
-                last.iface_out, last.seen_out = s.iface, s.packet
-            else:
-                hops.append(Hop(s.node, iface_out=s.iface, seen_out=s.packet))
-        elif last is None or last.node != s.node or last.iface_out:
-            hops.append(Hop(s.node, iface_in=s.iface, seen_in=s.packet))
-        # the same frame seen inbound again on the same node (a bridge's own device): ignore
-    return hops
-
-
 def walk(lab: str, source: str, destination: str, probe: Probe) -> Walk:
     """Send one probe from node `source` to `destination` (an address or a node name)."""
     started = time.perf_counter()
@@ -322,7 +69,7 @@ def walk(lab: str, source: str, destination: str, probe: Probe) -> Walk:
     token = b"nslab-walk-" + os.urandom(6).hex().encode()
     capture.start()
     try:
-        sent = _send(nodes[source], dst, probe, token)
+        sent = send(nodes[source], dst, probe, token)
         time.sleep(POLL * 2)  # let the capture threads queue what the kernel already stamped
     finally:
         capture.stop()
@@ -381,14 +128,8 @@ def _judge(
     before: dict[str, why.Counters],
     after: dict[str, why.Counters],
 ) -> None:
-    syn_seq = None
-    if probe.proto == "tcp":
-        for _, target, out, p in frames:
-            if isinstance(p, IPv4) and target.node == result.source and out and p.proto == TCP:
-                if p.flags & SYN and p.sport == sent.sport and p.dst == dst and p.dport == probe.port:
-                    syn_seq = p.seq
-                    break
-    seen = _causal(
+    syn_seq = _syn_seq(frames, result.source, sent.sport, dst, probe) if probe.proto == "tcp" else None
+    seen = causal(
         [
             Sighting(ts, t.node, t.iface, out, p)
             for ts, t, out, p in frames
@@ -396,7 +137,7 @@ def _judge(
         ],
         result.source,
     )
-    result.hops = _hops(seen)
+    result.hops = hops_of(seen)
     tuples = {s.packet.tuple() for s in seen}
     answers = _answers(frames, seen, tuples, probe, token, syn_seq)
     result.replies = [text for _, text, _ in answers]
@@ -432,6 +173,18 @@ def _judge(
     _explain(result, nodes, owners, dst, last.packet, last.iface, droppers, frames, sent)
 
 
+def _syn_seq(
+    frames: list[tuple[int, Target, bool, IPv4 | Arp]], source: str, sport: int, dst: str, probe: Probe
+) -> int | None:
+    """The sequence number of our SYN, read where it left the sender (it survives NAT)."""
+    for _, target, out, p in frames:
+        if not (isinstance(p, IPv4) and out and target.node == source and p.proto == TCP):
+            continue
+        if p.flags & SYN and (p.sport, p.dst, p.dport) == (sport, dst, probe.port):
+            return p.seq
+    return None
+
+
 def _answers(
     frames: list[tuple[int, Target, bool, IPv4 | Arp]],
     seen: list[Sighting],
@@ -450,7 +203,9 @@ def _answers(
         kind, text = "", ""
         if probe.proto == "icmp" and p.icmp_type == 0 and p.payload.startswith(token):
             kind, text = "answer", f"echo reply from {p.src}"
-        elif p.proto == TCP and p.tuple() in reverse and syn_seq is not None and p.ack == (syn_seq + 1) % 2**32:
+        elif (
+            p.proto == TCP and p.tuple() in reverse and syn_seq is not None and p.ack == (syn_seq + 1) % 2**32
+        ):
             if p.flags & RST:
                 kind, text = "rst", f"TCP RST from {p.src}"
             elif p.flags & SYN:
@@ -581,7 +336,8 @@ def _rp_filter_drops(ns: str, source: str, iif: str) -> str:
     if not back.ok:
         return f"reverse-path filter ({settings}): no route back to {source}"
     if mode == 1 and back.dev != iif:
-        return f"reverse-path filter ({settings}): the route back to {source} leaves through {back.dev}, not {iif}"
+        way = f"the route back to {source} leaves through {back.dev}, not {iif}"
+        return f"reverse-path filter ({settings}): {way}"
     return ""
 
 
@@ -591,29 +347,3 @@ def _loop(hops: list[Hop]) -> str:
         counts[hop.node] = counts.get(hop.node, 0) + 1
     looping = [node for node, n in counts.items() if n > 2]
     return f", a routing loop between {' and '.join(looping)}" if len(looping) >= 2 else ""
-
-
-def render(result: Walk) -> str:
-    """Hops, one a line (in/out interfaces, addresses seen, NAT), then the verdict."""
-    p = result.probe
-    what = f"{p.proto}/{p.port}" if p.proto != "icmp" else "icmp echo"
-    lines = [f"walk {result.source} -> {result.destination} {what}"]
-    hops = result.hops
-    shown = hops if len(hops) <= MAX_HOPS_SHOWN else hops[: MAX_HOPS_SHOWN - 2] + hops[-2:]
-    width = max((len(h.node) for h in shown), default=0)
-    for index, hop in enumerate(shown):
-        if len(hops) > MAX_HOPS_SHOWN and index == MAX_HOPS_SHOWN - 2:
-            lines.append(f"  ... {len(hops) - MAX_HOPS_SHOWN} more hops ...")
-        cells = []
-        if hop.iface_in and hop.seen_in:
-            cells.append(f"in {hop.iface_in} {hop.seen_in.where()} ttl {hop.seen_in.ttl}")
-        if hop.iface_out and hop.seen_out:
-            cells.append(f"out {hop.iface_out} {hop.seen_out.where()} ttl {hop.seen_out.ttl}")
-        nat = hop.nat()
-        lines.append(f"  {hop.node:<{width}}  " + "  |  ".join(cells) + (f"  (NAT: {nat})" if nat else ""))
-    if not hops:
-        lines.append(f"  (no interface saw the probe; the sender said: {result.socket_result or 'nothing'})")
-    for text in result.replies:
-        lines.append(f"  seen: {text}")
-    lines.append(result.verdict())
-    return "\n".join(lines)

@@ -149,11 +149,12 @@ def test_a_closed_port_is_refused_by_the_destination(build: Callable[[str], str]
 
 
 def test_no_route(build: Callable[[str], str], tmp_path: Path) -> None:
-    routes = "      - {to: 10.0.3.0/24, via: 10.0.2.2}"
-    name = build(scenario(tmp_path, r1_routes=routes))
-    result = walk(name, "client", "10.0.7.7", Probe("icmp"))
+    faults = "faults:\n  - {kind: missing-route, node: r1, to: default}"
+    name = build(scenario(tmp_path, faults=faults))
+    result = walk(name, "client", "server", Probe("icmp"))
     died_at(result, "r1", "eth0 in", "no-route")
-    assert "no route to 10.0.7.7" in result.reason
+    assert "no route to 10.0.3.10" in result.reason
+    assert "ICMP net unreachable from 10.0.1.1" in result.reason  # r1 says so to the client
 
 
 def test_blackhole_route(build: Callable[[str], str], tmp_path: Path) -> None:
@@ -176,16 +177,16 @@ def test_reverse_path_filter(build: Callable[[str], str], tmp_path: Path) -> Non
     # r2 believes the client lives behind its eth1: the client's packets arrive on the "wrong"
     # interface, and strict rp_filter drops them.
     routes = R2_DEFAULT + "\n      - {to: 10.0.1.0/24, via: 10.0.3.10}"
-    extra = "sysctls: {net.ipv4.conf.all.rp_filter: 1}\n"
-    name = build(scenario(tmp_path, r2_routes=routes, r2_extra=extra))
+    faults = "faults:\n  - {kind: rp-filter-strict, node: r2}"
+    name = build(scenario(tmp_path, r2_routes=routes, faults=faults))
     result = walk(name, "client", "server", Probe("icmp"))
     died_at(result, "r2", "eth0 in", "rp-filter")
     assert "rp_filter" in result.reason and "all=1" in result.reason
 
 
 def test_no_arp_answer_for_a_gateway_nobody_owns(build: Callable[[str], str], tmp_path: Path) -> None:
-    routes = "      - {to: default, via: 10.0.2.99}"
-    name = build(scenario(tmp_path, r1_routes=routes))
+    faults = "faults:\n  - {kind: wrong-gateway, node: r1, to: default, via: 10.0.2.99}"
+    name = build(scenario(tmp_path, faults=faults))
     result = walk(name, "client", "server", Probe("icmp"))
     died_at(result, "r1", "eth0 in", "no-arp")
     assert result.reason.startswith("no ARP answer for 10.0.2.99 on eth1 (")
@@ -225,7 +226,9 @@ def test_nat_rewrite_is_shown(build: Callable[[str], str], tmp_path: Path) -> No
     r2 = next(h for h in result.hops if h.node == "r2")
     assert r2.seen_in is not None and r2.seen_out is not None
     assert r2.seen_in.src == "10.0.1.10" and r2.seen_out.src == "10.0.3.1"
-    assert result.nat_rewrites() == [f"r2: source 10.0.1.10:{r2.seen_in.sport} -> 10.0.3.1:{r2.seen_out.sport}"]
+    assert result.nat_rewrites() == [
+        f"r2: source 10.0.1.10:{r2.seen_in.sport} -> 10.0.3.1:{r2.seen_out.sport}"
+    ]
     assert "(NAT: source 10.0.1.10:" in render(result)
 
 
@@ -233,7 +236,9 @@ def test_cli_text_json_and_exit_codes(build: Callable[[str], str], tmp_path: Pat
     name = build(scenario(tmp_path, faults="faults:\n  - {kind: forwarding-off, node: r1}"))
 
     def nslab(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "nslab", *args], capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "nslab", *args], capture_output=True, text=True, timeout=60
+        )
 
     started = time.monotonic()
     text = nslab("walk", "--lab", name, "client", "server", "--tcp", "80")
