@@ -39,7 +39,11 @@ Counters = dict[tuple[str, str, int], tuple[Rule, int]]
 
 def counters(ns: str) -> Counters:
     """Every rule and chain policy of every table, with its packet count."""
-    text = netns.run_in(ns, lambda: _save_counted())
+    return parse_counters(netns.run_in(ns, lambda: _save_counted()))
+
+
+def parse_counters(text: str) -> Counters:
+    """`iptables-save -c` text -> (table, chain, rule number) -> (rule, packets)."""
     table, numbers, out = "", dict[str, int](), Counters()
     for line in text.splitlines():
         if line.startswith("*"):

@@ -255,3 +255,38 @@ def test_cli_text_json_and_exit_codes(build: Callable[[str], str], tmp_path: Pat
     assert both.returncode == 2 and "choose one of" in both.stderr
     unknown = nslab("walk", "--lab", name, "nobody", "server")
     assert unknown.returncode == 2 and "no node 'nobody'" in unknown.stderr
+
+
+def test_check_explain_attaches_a_walk_to_each_failing_reachability_check(prefix: str) -> None:
+    lab.up("host-router-host", prefix=prefix, params={"fault": "forwarding-off"})
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "nslab", "check", "--lab", prefix, "--explain"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 1, done.stderr
+        out = done.stdout
+        assert "walk for client-reaches-server:" in out and "walk for server-reaches-client:" in out
+        assert "the packet died at r1 (eth0 in): r1 does not forward (net.ipv4.ip_forward=0)" in out
+        assert "the packet died at r1 (eth1 in): r1 does not forward (net.ipv4.ip_forward=0)" in out
+        assert "walk for r1-forwards" not in out  # a sysctl check sends no packet: no walk
+        plain = subprocess.run(
+            [sys.executable, "-m", "nslab", "check", "--lab", prefix, "--json", "--explain"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        walks = json.loads(plain.stdout)["walks"]
+        assert set(walks) == {"client-reaches-server", "server-reaches-client", "path-through-r1"}
+        assert {w["cause"] for w in walks.values()} == {"forwarding-off"}
+        without = subprocess.run(
+            [sys.executable, "-m", "nslab", "check", "--lab", prefix],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert "walk for" not in without.stdout
+    finally:
+        lab.down_one(prefix)
