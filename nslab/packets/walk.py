@@ -251,6 +251,14 @@ def _explain(
     errors = [text for text in result.replies if text.startswith("ICMP")]
     said = f"; {errors[0]}" if errors else ""
     rules = droppers.get(node, [])
+    if packet is not None:
+        # A node the probe reached never sends it through its own OUTPUT chain: a drop
+        # counted there hit what the node itself sent, such as its ICMP error (the MTU
+        # black hole). Worth saying, but it is not where the probe died.
+        own = [r for r in rules if r.chain == "OUTPUT"]
+        rules = [r for r in rules if r.chain != "OUTPUT"]
+        if own:
+            said += f"; {node}'s own reply was dropped by {own[0].describe()}"
     if rules:
         rule = rules[0]
         result.rule = rule

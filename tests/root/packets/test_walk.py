@@ -290,3 +290,16 @@ def test_check_explain_attaches_a_walk_to_each_failing_reachability_check(prefix
         assert "walk for" not in without.stdout
     finally:
         lab.down_one(prefix)
+
+
+def test_mtu_black_hole_names_the_rule_that_ate_the_icmp_error(
+    build: Callable[[str], str], tmp_path: Path
+) -> None:
+    faults = "faults:\n  - {kind: drop-icmp, node: r1, chain: OUTPUT, icmp_type: fragmentation-needed}"
+    name = build(scenario(tmp_path, mtu=1400, faults=faults))
+    result = walk(name, "client", "server", Probe("udp", 9, size=1450))
+    died_at(result, "r1", "eth0 in", "mtu")  # the OUTPUT drop is not where the probe died
+    assert "1478-byte packet with DF set is larger than eth1's MTU 1400" in result.reason
+    assert "r1's own reply was dropped by filter OUTPUT rule 1:" in result.reason
+    assert "--icmp-type 3/4 -j DROP" in result.reason
+    assert not any(text.startswith("ICMP") for text in result.replies)  # none got out
