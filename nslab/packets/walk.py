@@ -267,6 +267,11 @@ def _explain(
         result.reason = f"{verb} by {rule.describe()}{said}"
         return
     if packet is not None and target in owners.get(node, []):
+        back = why.route_get(ns, packet.src)
+        if not back.ok:
+            result.cause = "no-return-route"
+            result.reason = f"it arrived, but {node} has no route back to {packet.src} ({back.text})"
+            return
         result.cause = "no-answer"
         result.reason = f"it arrived at its destination {target}, which did not answer{said}"
         return

@@ -303,3 +303,14 @@ def test_mtu_black_hole_names_the_rule_that_ate_the_icmp_error(
     assert "r1's own reply was dropped by filter OUTPUT rule 1:" in result.reason
     assert "--icmp-type 3/4 -j DROP" in result.reason
     assert not any(text.startswith("ICMP") for text in result.replies)  # none got out
+
+
+def test_no_route_back_from_the_destination(build: Callable[[str], str], tmp_path: Path) -> None:
+    faults = "faults:\n  - {kind: missing-default-route, node: server}"
+    name = build(scenario(tmp_path, faults=faults))
+    result = walk(name, "client", "server", Probe("icmp"))
+    died_at(result, "server", "eth0 in", "no-return-route")
+    assert result.reason == "it arrived, but server has no route back to 10.0.1.10 (Network is unreachable)"
+    local = walk(name, "server", "10.0.1.10", Probe("udp", 9))  # never leaves: no route at the sender
+    died_at(local, "server", "out", "no-route")
+    assert local.hops == [] and local.socket_result == "Network is unreachable"
