@@ -11,6 +11,7 @@ from nslab.cli.common import LAB_OPTION, need_root
 
 if TYPE_CHECKING:
     from nslab.grading.live import Graded
+    from nslab.packets.walk import Walk
 
 
 @click.command("check")
@@ -32,8 +33,20 @@ if TYPE_CHECKING:
     metavar="DIR",
     help="Capture every lab interface while checks run; write DIR/CHECK.pcapng for each failing check.",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Follow one probe of each failing reachability check across the lab (nslab walk) and "
+    "print where it died and why. For instructors and CI: it names the fault.",
+)
 def check_command(
-    lab: str | None, as_json: bool, junit: str | None, watch: bool, interval: float, pcap: str | None
+    lab: str | None,
+    as_json: bool,
+    junit: str | None,
+    watch: bool,
+    interval: float,
+    pcap: str | None,
+    explain: bool,
 ) -> None:
     """Grade the lab with live traffic: every check runs at once from inside its node.
 
@@ -47,6 +60,7 @@ def check_command(
       sudo nslab check --watch              # re-grade while you work in another terminal
       sudo nslab check --json --junit report.xml
       sudo nslab check --pcap traces/       # a capture of every failing check (CI artifact)
+      sudo nslab check --explain            # where each failing probe died, and why
     """
     from nslab.cli.common import resolve_lab
 
@@ -61,6 +75,7 @@ def check_command(
             clear=watch and not as_json and sys.stdout.isatty(),
             first=first,
             pcap=pcap,
+            explain=explain,
         )
         if passed or not watch:
             break
@@ -78,7 +93,13 @@ def _a_number(value: float) -> float:
 
 
 def _once(
-    lab_name: str, as_json: bool, junit: str | None, clear: bool, first: bool, pcap: str | None
+    lab_name: str,
+    as_json: bool,
+    junit: str | None,
+    clear: bool,
+    first: bool,
+    pcap: str | None,
+    explain: bool = False,
 ) -> bool:
     from nslab.grading.live import check_lab
     from nslab.grading.render import report_json, report_text
@@ -91,15 +112,25 @@ def _once(
         write(junit, report_junit([report]))
     # --watch rounds count as one attempt: record the first round and the one that solves it.
     entry = _record(graded) if not graded.meta.healthy and (first or report.passed) else None
+    walks = _explain(lab_name, graded) if explain else {}
     if as_json:
         from nslab.cli.common import echo_json
 
-        echo_json(report_json(report))
+        data = report_json(report)
+        if explain:
+            data["walks"] = {name: w if isinstance(w, str) else w.to_json() for name, w in walks.items()}
+        echo_json(data)
         return report.passed
     if clear:
         click.clear()
     click.echo(f"lab {lab_name} ({report.scenario}{', healthy build' if report.healthy_build else ''})")
     click.echo(report_text(report))
+    if walks:
+        from nslab.packets.walk import render
+
+        for name, found in walks.items():
+            click.echo(f"\nwalk for {name}:")
+            click.echo(found if isinstance(found, str) else render(found))
     if report.passed and entry is not None:
         seconds = entry.get("seconds")
         if isinstance(seconds, int | float):
@@ -151,6 +182,21 @@ def _check_with_capture(lab_name: str, directory: str) -> Graded:
     if written:
         click.echo("captures of failing checks: " + ", ".join(written), err=True)
     return graded
+
+
+def _explain(lab_name: str, graded: Graded) -> dict[str, Walk | str]:
+    """One walk per failing ping/tcp/udp/http check, run after grading (one at a time, so
+    the walks' captures do not hold each other's packets). Only this path imports the walk."""
+    from nslab.packets.explain import explain
+
+    checks = {check.name: check for check in graded.scenario.active_checks()}
+    walks: dict[str, Walk | str] = {}
+    for result in graded.report.results:
+        if not result.passed and result.name in checks:
+            found = explain(lab_name, checks[result.name])
+            if found is not None:
+                walks[result.name] = found
+    return walks
 
 
 def _record(graded: Graded) -> dict[str, object]:

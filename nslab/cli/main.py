@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exec": ("nslab.cli.cmd_exec", "Run one command inside a lab node."),
     "service": ("nslab.cli.cmd_service", "List, start, stop or restart a lab's services; read their logs."),
     "capture": ("nslab.cli.cmd_capture", "Capture packets on lab interfaces into one pcapng file."),
+    "walk": ("nslab.cli.cmd_walk", "Follow one probe across the lab: where it died, and why."),
     "check": ("nslab.cli.cmd_check", "Grade the lab with live probes."),
     "hint": ("nslab.cli.cmd_hint", "Show the next hint."),
     "solution": ("nslab.cli.cmd_solution", "Show (or apply) the reference solution."),
@@ -53,7 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # Verbs that never read a scenario: they skip registering the check, fault and service kinds.
-NO_SCENARIO = frozenset({"status", "down", "cleanup", "doctor", "capture"})
+NO_SCENARIO = frozenset({"status", "down", "cleanup", "doctor", "capture", "walk"})
 
 EXIT_CODES = """\b
 Exit codes:
