@@ -32,8 +32,20 @@ if TYPE_CHECKING:
     metavar="DIR",
     help="Capture every lab interface while checks run; write DIR/CHECK.pcapng for each failing check.",
 )
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Show every check's expected value and evidence even before the lab is solved"
+    " (for instructors and CI; learners see what a failing check's symptom is).",
+)
 def check_command(
-    lab: str | None, as_json: bool, junit: str | None, watch: bool, interval: float, pcap: str | None
+    lab: str | None,
+    as_json: bool,
+    junit: str | None,
+    watch: bool,
+    interval: float,
+    pcap: str | None,
+    reveal: bool,
 ) -> None:
     """Grade the lab with live traffic: every check runs at once from inside its node.
 
@@ -41,12 +53,17 @@ def check_command(
     "fix" that flushes a firewall or opens every port breaks one). Each failure says in one
     line what the probe saw. Exits 0 only when every goal and every guard passes, else 1.
 
+    Until the lab is solved, a failing check describes the symptom you could see for
+    yourself, never the value it expects; once a run passes everything (or with --reveal)
+    every check shows what it expected and what it saw.
+
     \b
     Example:
       sudo nslab check
       sudo nslab check --watch              # re-grade while you work in another terminal
       sudo nslab check --json --junit report.xml
       sudo nslab check --pcap traces/       # a capture of every failing check (CI artifact)
+      sudo nslab check --reveal --json      # CI / instructors: expected values too
     """
     from nslab.cli.common import resolve_lab
 
@@ -61,6 +78,7 @@ def check_command(
             clear=watch and not as_json and sys.stdout.isatty(),
             first=first,
             pcap=pcap,
+            reveal=reveal,
         )
         if passed or not watch:
             break
@@ -78,13 +96,23 @@ def _a_number(value: float) -> float:
 
 
 def _once(
-    lab_name: str, as_json: bool, junit: str | None, clear: bool, first: bool, pcap: str | None
+    lab_name: str,
+    as_json: bool,
+    junit: str | None,
+    clear: bool,
+    first: bool,
+    pcap: str | None,
+    reveal: bool = False,
 ) -> bool:
-    from nslab.grading.live import check_lab
+    from nslab.grading.live import check_lab, is_solved, mark_solved
     from nslab.grading.render import report_json, report_text
+    from nslab.grading.reveal import conceal
 
     graded = check_lab(lab_name) if pcap is None else _check_with_capture(lab_name, pcap)
-    report = graded.report
+    if graded.report.passed and not graded.meta.healthy:
+        mark_solved(lab_name)
+    revealed = reveal or graded.report.passed or is_solved(lab_name)
+    report = conceal(graded.report, graded.scenario, revealed)
     if junit:
         from nslab.grading.render_junit import report_junit, write
 
@@ -100,6 +128,8 @@ def _once(
         click.clear()
     click.echo(f"lab {lab_name} ({report.scenario}{', healthy build' if report.healthy_build else ''})")
     click.echo(report_text(report))
+    if any(not r.revealed for r in report.results):
+        click.echo("(each failing check says what you could see yourself; what it expected is shown once solved)")
     if report.passed and entry is not None:
         seconds = entry.get("seconds")
         if isinstance(seconds, int | float):
