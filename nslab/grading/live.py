@@ -12,7 +12,6 @@ from nslab.engine import state, statefiles
 from nslab.grading.report import Report, grade
 from nslab.scenario import model as m
 
-
 log = logging.getLogger(__name__)
 
 

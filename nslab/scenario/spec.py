@@ -386,9 +386,7 @@ CHECK_COMMON = {
         " (e.g. each backend behind a load balancer).",
     ),
     "description": Field(Str(), default="", doc="What the check proves, in a learner's words."),
-    "reveal": Field(
-        REVEAL, doc="Overrides metadata.reveal for this check: always, symptom or after-solve."
-    ),
+    "reveal": Field(REVEAL, doc="Overrides metadata.reveal for this check: always, symptom or after-solve."),
     "symptom": Field(
         Str(),
         default="",

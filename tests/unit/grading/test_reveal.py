@@ -32,7 +32,8 @@ checks:
   - {name: c-route, kind: route, from: pc, to: default, via: 192.168.10.1}
   - {name: c-link, kind: link, from: nas, iface: eth0, up: true, mtu: 1400}
   - {name: c-sysctl, kind: sysctl, from: r1, key: net.ipv4.ip_forward, value: "1"}
-  - {name: c-rule, role: guard, kind: iptables, from: r1, chain: FORWARD, match: "-p tcp --dport 8443 -j ACCEPT"}
+  - {name: c-rule, role: guard, kind: iptables, from: r1, chain: FORWARD,
+     match: "-p tcp --dport 8443 -j ACCEPT"}
   - {name: c-web, kind: tcp, from: pc, to: 10.0.23.9, port: 80}
   - {name: c-own, kind: address, from: pc, iface: eth0, address: 192.168.10.20/24, symptom: pc looks lost}
   - {name: c-open, kind: link, from: pc, iface: eth0, up: true, reveal: always}
@@ -116,7 +117,9 @@ def test_revealed_or_solved_reports_are_untouched() -> None:
     assert reveal.conceal(report, s, revealed=True) is report
     healthy = {
         **SEEN,
-        **{n: Observation("present", "ok", {}) for n in ("c-address", "c-route", "c-own", "c-rule", "c-late")},
+        **{
+            n: Observation("present", "ok", {}) for n in ("c-address", "c-route", "c-own", "c-rule", "c-late")
+        },
         "c-link": Observation("up", "up, MTU 1400", {"up": True, "mtu": 1400}),
         "c-sysctl": Observation("value", "1", {"value": "1"}),
         "c-web": Observation("open", "open", {}),
