@@ -129,9 +129,7 @@ def _once(
     click.echo(f"lab {lab_name} ({report.scenario}{', healthy build' if report.healthy_build else ''})")
     click.echo(report_text(report))
     if any(not r.revealed for r in report.results):
-        click.echo(
-            "(each failing check says what you could see yourself; what it expected is shown once solved)"
-        )
+        click.echo("(failing checks say what you could see yourself; what they expect is shown once solved)")
     if report.passed and entry is not None:
         seconds = entry.get("seconds")
         if isinstance(seconds, int | float):

@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from nslab.checks.observation import ERROR
 from nslab.grading.judge import subject
 from nslab.grading.report import CheckResult, Report
 from nslab.scenario import model as m
@@ -153,7 +154,13 @@ def concealed(result: CheckResult, check: m.Check, how: str) -> CheckResult:
     """One result as it may be shown before the lab is solved."""
     if how == "always":
         return result
-    if result.passed:
+    if result.outcome == ERROR:
+        # The probe could not run (a namespace gone, a tool missing): that is about the lab,
+        # not the fault, and the learner needs it. Only the head loses its values.
+        head = subject(check)
+        rest = result.explanation[len(head) :] if result.explanation.startswith(head) else ""
+        text = where(check) + rest if rest else f"{where(check)}: could not probe (see 'nslab status')"
+    elif result.passed:
         text = f"{where(check)}: as it should be"
     elif how == "after-solve":
         text = f"{where(check)}: {NOT_YET}"

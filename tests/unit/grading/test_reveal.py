@@ -172,3 +172,13 @@ def test_json_and_junit_carry_no_expected_value_until_revealed() -> None:
     address = next(c for c in full["checks"] if c["name"] == "c-address")
     assert address["expected"] == "present" and address["revealed"] is True
     assert "10.0.23.1/25" in address["explanation"]
+
+
+def test_a_probe_that_could_not_run_still_says_why() -> None:
+    s = scenario()
+    seen = {**SEEN, "c-route": Observation("error", "node pc's namespace demo-pc is gone; see nslab status")}
+    report = grade([CheckRun(c, seen[c.name]) for c in s.checks], lab="demo", scenario="demo")
+    text = by_name(reveal.conceal(report, s, revealed=False))["c-route"]
+    gone = "node pc's namespace demo-pc is gone; see nslab status"
+    assert text == f"route on pc toward default: could not probe: {gone}"
+    assert "192.168.10.1" not in text
