@@ -76,13 +76,11 @@ def _solved(lab: str, scenario: str) -> bool:
 
 def _confirm(yes: bool) -> None:
     """Ask before giving the answer away; a script must say --yes (exit 2 otherwise)."""
-    import sys
-
     from nslab.errors import UsageError
 
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not _is_tty():
         raise UsageError(
             "this lab is not solved yet: showing its solution needs a yes",
             "run it in a terminal to be asked, or add --yes (seeing the solution is recorded)",
@@ -90,3 +88,9 @@ def _confirm(yes: bool) -> None:
     if not click.confirm("show the solution? it will be recorded", default=False):
         click.echo("not shown; 'nslab hint' gives the next hint instead")
         raise SystemExit(0)
+
+
+def _is_tty() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
