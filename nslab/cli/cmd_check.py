@@ -39,6 +39,12 @@ if TYPE_CHECKING:
     help="Follow one probe of each failing reachability check across the lab (nslab walk) and "
     "print where it died and why. For instructors and CI: it names the fault.",
 )
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Show every check's expected value and evidence even before the lab is solved"
+    " (for instructors and CI; learners see what a failing check's symptom is).",
+)
 def check_command(
     lab: str | None,
     as_json: bool,
@@ -47,12 +53,17 @@ def check_command(
     interval: float,
     pcap: str | None,
     explain: bool,
+    reveal: bool,
 ) -> None:
     """Grade the lab with live traffic: every check runs at once from inside its node.
 
     Goal checks must pass once you have fixed the fault; guard checks must keep passing (a
     "fix" that flushes a firewall or opens every port breaks one). Each failure says in one
     line what the probe saw. Exits 0 only when every goal and every guard passes, else 1.
+
+    Until the lab is solved, a failing check describes the symptom you could see for
+    yourself, never the value it expects; once a run passes everything (or with --reveal)
+    every check shows what it expected and what it saw.
 
     \b
     Example:
@@ -61,6 +72,7 @@ def check_command(
       sudo nslab check --json --junit report.xml
       sudo nslab check --pcap traces/       # a capture of every failing check (CI artifact)
       sudo nslab check --explain            # where each failing probe died, and why
+      sudo nslab check --reveal --json      # CI / instructors: expected values too
     """
     from nslab.cli.common import resolve_lab
 
@@ -76,6 +88,7 @@ def check_command(
             first=first,
             pcap=pcap,
             explain=explain,
+            reveal=reveal,
         )
         if passed or not watch:
             break
@@ -100,12 +113,17 @@ def _once(
     first: bool,
     pcap: str | None,
     explain: bool = False,
+    reveal: bool = False,
 ) -> bool:
-    from nslab.grading.live import check_lab
+    from nslab.grading.live import check_lab, is_solved, mark_solved
     from nslab.grading.render import report_json, report_text
+    from nslab.grading.reveal import conceal
 
     graded = check_lab(lab_name) if pcap is None else _check_with_capture(lab_name, pcap)
-    report = graded.report
+    if graded.report.passed and not graded.meta.healthy:
+        mark_solved(lab_name)
+    revealed = reveal or graded.report.passed or is_solved(lab_name)
+    report = conceal(graded.report, graded.scenario, revealed)
     if junit:
         from nslab.grading.render_junit import report_junit, write
 
@@ -131,6 +149,8 @@ def _once(
         for name, found in walks.items():
             click.echo(f"\nwalk for {name}:")
             click.echo(found if isinstance(found, str) else render(found))
+    if any(not r.revealed for r in report.results):
+        click.echo("(failing checks say what you could see yourself; what they expect is shown once solved)")
     if report.passed and entry is not None:
         seconds = entry.get("seconds")
         if isinstance(seconds, int | float):

@@ -29,7 +29,8 @@ def hint_command(lab: str | None, again: bool) -> None:
         click.echo(f"{scenario.name} has no hints; 'nslab check' says what each failing check saw")
         return
     if again:
-        taken = int(progress.entry(scenario.name).get("hints_used", 0))
+        found = progress.entry(scenario.name)
+        taken = int(found.get("hints_used", 0)) + int(found.get("hints_after_solve", 0))
         if not taken:
             click.echo("you have not taken a hint yet; 'nslab hint' shows the first")
         for index in range(min(taken, len(hints))):

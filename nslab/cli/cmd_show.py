@@ -15,7 +15,7 @@ def show_command(scenario: str) -> None:
 
     \b
     Example:
-      nslab show wrong-netmask
+      nslab show ws2-cannot-open-share
     """
     from nslab.scenario import catalog, loader, topology
 
@@ -43,11 +43,15 @@ def show_command(scenario: str) -> None:
         if hidden:
             more = f"{hidden} more check{'s' if hidden > 1 else ''}"
             click.echo(f"  - and {more} of the nodes' state, revealed by 'nslab check'")
+    # Guards are counted, not described: their descriptions say what must not be touched,
+    # which points at what is broken ("the mapping is wrong, not the app").
     guards = [c for c in loaded.active_checks() if c.role == "guard"]
     if guards:
-        click.echo("\nMust keep working (or keep being blocked):")
-        for chk in guards:
-            click.echo(f"  - {chk.description or chk.name}")
+        many = "s" if len(guards) > 1 else ""
+        click.echo(
+            f"\nAnd {len(guards)} guard check{many}: what works now (or is blocked on purpose) must stay"
+            " so; the briefing names the constraints."
+        )
     # What it does as root, without the reference solution (it would give the answer away).
     from nslab.scenario import trust
 

@@ -48,7 +48,7 @@ def up_command(
 
     \b
     Example:
-      sudo nslab up wrong-netmask
+      sudo nslab up ws2-cannot-open-share
       sudo nslab up scenarios/nat.yaml --prefix alice --seed alice
     """
     from nslab.labs import lifecycle as lab

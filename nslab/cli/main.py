@@ -102,7 +102,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     \b
     Example:
-      sudo nslab up wrong-netmask      # build a broken lab
+      sudo nslab up ws2-cannot-open-share      # build a broken lab
       sudo nslab shell client          # debug it with ip, ping, ss, tcpdump...
       sudo nslab check                 # grade your fix with live traffic
       sudo nslab down                  # remove every trace of it

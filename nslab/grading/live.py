@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from nslab.engine import state
+from nslab.engine import state, statefiles
 from nslab.grading.report import Report, grade
 from nslab.scenario import model as m
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,26 @@ def check_scenario(lab: str, scenario: m.Scenario, healthy_build: bool) -> Repor
         seconds=time.perf_counter() - t0,
         started=started,
     )
+
+
+SOLVED = "solved"
+
+
+def mark_solved(lab: str) -> None:
+    """Note in the lab's own (root-owned) state that a run passed everything: from then on its
+    reports are revealed. Kept beside the lab, not in the learner's progress file, which the
+    learner can edit; a new build of the lab (reset, down + up) starts unsolved again."""
+    path = os.path.join(state.lab_dir(lab), SOLVED)
+    try:
+        statefiles.write_atomic(path, datetime.now(UTC).isoformat(timespec="seconds") + "\n")
+    except OSError as exc:  # grading still stands; only later reveals are lost
+        log.warning("could not mark lab %s solved: %s", lab, exc)
+
+
+def is_solved(lab: str) -> bool:
+    """True only for a marker nslab wrote (root's regular file): a planted one reveals nothing."""
+    try:
+        statefiles.verify_file(os.path.join(state.lab_dir(lab), SOLVED))
+    except (OSError, statefiles.UntrustedState):
+        return False
+    return True

@@ -35,6 +35,7 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         "attempts": result.attempts,
         "seconds": round(result.seconds, 4),
         "evidence": plain(result.evidence),
+        "revealed": result.revealed,
     }
 
 

@@ -41,6 +41,8 @@ class CheckResult:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     attempts: int = 1
     seconds: float = 0.0
+    # False once nslab.grading.reveal replaced the expected value and evidence with a symptom.
+    revealed: bool = True
 
     @property
     def earned(self) -> int:

@@ -55,6 +55,11 @@ CHECK_RESULT: dict[str, Any] = {
         "attempts": _COUNT,
         "seconds": _SECONDS,
         "evidence": {"type": "object", "description": "Raw facts (addresses, ICMP type/code, hops, bytes)."},
+        "revealed": {
+            "type": "boolean",
+            "description": "false: the lab is not solved yet, so expected and evidence are empty and"
+            " explanation holds the symptom a learner could see (nslab check --reveal shows all).",
+        },
     },
     "additionalProperties": True,
 }

@@ -124,7 +124,16 @@ def _read(path: str) -> dict[str, Any]:
     return data
 
 
-_NUMBERS = ("hints_used", "attempts", "best_score", "max_score", "started", "solved_at", "seconds")
+_NUMBERS = (
+    "hints_used",
+    "hints_after_solve",
+    "attempts",
+    "best_score",
+    "max_score",
+    "started",
+    "solved_at",
+    "seconds",
+)
 _FLAGS = ("solved", "solution_shown", "solution_applied", "with_solution", "after_seeing_solution")
 
 
@@ -235,10 +244,17 @@ def record_check(
 
 
 def take_hint(scenario: str, available: int, lab_created: float = 0.0) -> int:
-    """The index of the hint to show now (0-based); each call moves one step down the ladder."""
+    """The index of the hint to show now (0-based); each call moves one step down the ladder.
+    Hints read once the scenario is solved move down the ladder too but are not counted as
+    used (hints_used is the help the learner needed to solve it)."""
     with _updating() as data:
         found = _entry(data, scenario)
         _started(found, lab_created)
+        if found["solved"]:
+            after = int(found.get("hints_after_solve", 0))
+            index = min(int(found["hints_used"]) + after, max(available - 1, 0))
+            found["hints_after_solve"] = min(after + 1, max(available - int(found["hints_used"]), 0))
+            return index
         index = min(int(found["hints_used"]), max(available - 1, 0))
         found["hints_used"] = min(int(found["hints_used"]) + 1, available)
         return index

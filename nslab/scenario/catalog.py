@@ -52,8 +52,39 @@ def resolve(name_or_path: str) -> Path:
     files = scenario_files()
     if name_or_path in files:
         return files[name_or_path]
+    renamed = aliases(files).get(name_or_path)
+    if renamed is not None:
+        return files[renamed]
     hint = did_you_mean(name_or_path, tuple(files)) or "run 'nslab list' to see the scenarios"
     raise UsageError(f"no scenario named {name_or_path!r}", hint)
+
+
+# `aliases: [old-name, ...]` under metadata, on one line. Read from the text, not by loading:
+# resolving a name must not parse and validate every scenario on `nslab up`'s path.
+_ALIASES = re.compile(r"^[ \t]+aliases:[ \t]*\[([^\]\n]*)\]", re.M)
+_HEAD_BYTES = 4096  # metadata comes first; an alias line further down is not looked for
+
+
+def aliases(files: dict[str, Path] | None = None) -> dict[str, str]:
+    """Former name -> the file stem of the scenario that now carries it. A real file of that
+    name wins (resolve looks there first); the first directory wins between two aliases."""
+    found: dict[str, str] = {}
+    for stem, path in (files if files is not None else scenario_files()).items():
+        if not path.is_file():  # a FIFO named x.yaml must not hang the lookup
+            continue
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                head = handle.read(_HEAD_BYTES)
+        except OSError:
+            continue
+        match = _ALIASES.search(head)
+        if match is None:
+            continue
+        for alias in match.group(1).split(","):
+            alias = alias.strip().strip("'\"")
+            if alias and alias not in found:
+                found[alias] = stem
+    return found
 
 
 @dataclass

@@ -17,6 +17,9 @@ NodeKind = Literal["host", "router", "switch"]
 IfaceKind = Literal["veth", "bridge", "vxlan"]
 RouteType = Literal["unicast", "blackhole", "unreachable", "prohibit"]
 Role = Literal["goal", "guard"]
+# always: a failing check always says what it expected; symptom: until the lab is solved it
+# says only what a learner could see for themselves; after-solve: until then, only "not yet".
+Reveal = Literal["always", "symptom", "after-solve"]
 
 SWITCH_BRIDGE = "br0"
 
@@ -42,6 +45,10 @@ class Metadata(Located):
     topics: tuple[str, ...] = ()
     minutes: int = 15
     briefing: str = ""
+    # Old names that still find this scenario (`nslab up OLD` works; `nslab list` shows only name).
+    aliases: tuple[str, ...] = ()
+    # How much a failing check tells before the lab is solved, unless the check says otherwise.
+    reveal: Reveal = "symptom"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,6 +174,8 @@ class Check(Located):
     points: int = 1
     repeat: int = 1
     description: str = ""
+    reveal: Reveal | None = None  # None: the scenario's metadata.reveal
+    symptom: str = ""  # what a learner sees while this check fails (else a text per kind)
     when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
 

@@ -124,6 +124,8 @@ WHEN = Custom(
     "a mapping of parameter name to value(s)",
 )
 
+REVEAL = Enum("always", "symptom", "after-solve")
+
 METADATA = Struct(
     "metadata",
     {
@@ -141,6 +143,18 @@ METADATA = Struct(
         "topics": Field(ListOf(Str(), unique=True), default=(), doc="Keywords, e.g. [routing, arp]."),
         "minutes": Field(Int(1, 600), default=15, doc="Estimated minutes to solve."),
         "briefing": Field(Text(), default="", doc="Markdown shown by `nslab show`: the incident report."),
+        "aliases": Field(
+            ListOf(NAME, unique=True),
+            default=(),
+            doc="Former names that still find this scenario (`nslab up OLD-NAME`); `nslab list` hides them.",
+        ),
+        "reveal": Field(
+            REVEAL,
+            default="symptom",
+            doc="What a failing check says before the lab is solved, unless the check sets reveal:"
+            " symptom (what a learner could see, never the expected value), after-solve (only"
+            " that it fails) or always (the expected value).",
+        ),
     },
     _build(m.Metadata),
     doc="What the lab is: shown by `nslab list` and `nslab show`.",
@@ -385,6 +399,13 @@ CHECK_COMMON = {
         " (e.g. each backend behind a load balancer).",
     ),
     "description": Field(Str(), default="", doc="What the check proves, in a learner's words."),
+    "reveal": Field(REVEAL, doc="Overrides metadata.reveal for this check: always, symptom or after-solve."),
+    "symptom": Field(
+        Str(),
+        default="",
+        doc="What a learner sees while the check fails, shown before the lab is solved"
+        " (a text per kind when absent). Never name the fault or the expected value.",
+    ),
     "when": Field(WHEN, default={}, doc="Only for these parameter values."),
 }
 

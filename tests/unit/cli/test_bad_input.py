@@ -140,10 +140,10 @@ def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
 def _fake_lab(state_dir: Path, lab: str, copy: bytes | None) -> None:
     directory = state_dir / lab
     (directory / "logs").mkdir(parents=True)
-    source = catalog.resolve("localhost-only")
+    source = catalog.resolve("api-refused-from-outside")
     meta = {
         "lab": lab,
-        "scenario": "localhost-only",
+        "scenario": "api-refused-from-outside",
         "source": str(source),
         "build": "b1",
         "healthy": False,
@@ -211,7 +211,7 @@ def test_binary_service_settings_file_gives_its_position(tmp_path: Path) -> None
     from nslab.services import editable
 
     plugins.load()
-    scenario = loader.load(str(catalog.resolve("localhost-only")))
+    scenario = loader.load(str(catalog.resolve("api-refused-from-outside")))
     service = scenario.services[0]
     path = Path(editable.path_of(str(tmp_path), service.name))
     path.parent.mkdir(parents=True)

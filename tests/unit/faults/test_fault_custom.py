@@ -124,7 +124,7 @@ def test_validation_errors(fault: str, at: str, parts: tuple[str, ...]) -> None:
 
 def test_the_shipped_syn_ack_lab_uses_it() -> None:
     """The SYN-ACK drop is what the named kinds cannot express (they match --dport only)."""
-    scenario = loader.load(str(SCENARIOS / "syn-ack-dropped.yaml"))
+    scenario = loader.load(str(SCENARIOS / "shop-never-loads.yaml"))
     [fault] = scenario.faults
     assert fault.kind == "firewall-rule" and "--tcp-flags SYN SYN" in fault.params["rule"]
     fw = apply_faults(scenario).nodes["r1"].firewall

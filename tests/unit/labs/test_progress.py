@@ -78,7 +78,8 @@ def test_corrupt_content_starts_fresh(tmp_path: Path, content: bytes) -> None:
     assert "Traceback" not in done.stderr and "progress file" in done.stderr
     assert done.stdout.split() == ["1", "True", "0"]
     entry = json.loads(path.read_text())["scenarios"]["first-link"]
-    assert entry["attempts"] == 1 and entry["hints_used"] == 1
+    # solved first, so the hint read afterwards is not counted as used
+    assert entry["attempts"] == 1 and entry["hints_used"] == 0 and entry["hints_after_solve"] == 1
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the file to another user")
@@ -88,3 +89,14 @@ def test_a_file_owned_by_someone_else_is_not_trusted(tmp_path: Path, monkeypatch
     os.chown(path, 65534, 65534)
     monkeypatch.setenv("NSLAB_PROGRESS_FILE", str(path))
     assert progress.load_all() == {}
+
+
+def test_hints_read_after_solving_are_not_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NSLAB_PROGRESS_FILE", str(tmp_path / "p.json"))
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    assert progress.take_hint("lab", 4) == 0  # before solving: counted
+    progress.record_check("lab", 0.0, True, 1, 1)
+    assert [progress.take_hint("lab", 4) for _ in range(4)] == [1, 2, 3, 3]  # the ladder goes on
+    found = progress.entry("lab")
+    assert found["hints_used"] == 1 and found["hints_after_solve"] == 3
+    assert found["solved"]
