@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from nslab.checks.probes import PROBES
 from nslab.scenario.kinds import CHECKS as CHECKS
 from nslab.scenario.kinds import KindSpec, SemanticHook
-from nslab.scenario.schema import Bool, Enum, Field, Int, IPAddr, ListOf, Str
+from nslab.scenario.schema import Bool, Either, Enum, Field, Int, IPAddr, ListOf, Str
+from nslab.scenario.schema.base import ScalarType
+from nslab.scenario.yamlsrc import YScalar
 
 TARGET = Str(r"[^\s/]+", "an address or a host name")
 PORT = Int(1, 65535)
@@ -17,7 +19,34 @@ HOP = Str(r"[^\s/]+", "a node name or an address")
 
 if TYPE_CHECKING:
     from nslab.scenario.model import Scenario
+    from nslab.scenario.schema.base import Ctx
     from nslab.scenario.semantic import Report
+    from nslab.scenario.yamlsrc import YNode
+
+
+class SysctlWord(ScalarType):
+    """A sysctl value as YAML writes it: `1` and `"1"` both mean the text 1 (what /proc shows)."""
+
+    python = (str, int)
+    expected = "a sysctl value (a number or a string)"
+
+    def convert(self, node: YScalar, ctx: Ctx, path: str) -> str:
+        return str(node.value)
+
+    def hint_for(self, node: YNode) -> str | None:
+        if isinstance(node, YScalar) and isinstance(node.value, bool):
+            return "sysctls hold numbers: write 1 for on, 0 for off"
+        return super().hint_for(node)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": ["string", "integer"]}
+
+
+SYSCTL_VALUES = Either(
+    SysctlWord(),
+    ListOf(SysctlWord(), min_len=1, unique=True),
+    doc="One value, or a list of values.",
+)
 
 
 def _hook(name: str) -> SemanticHook:
@@ -176,9 +205,11 @@ CHECKS.add(
         "A network sysctl's value inside the node.",
         {
             "key": Field(Str(r"net\.[a-z0-9_.\-/]+", "a net.* sysctl"), required=True),
-            "value": Field(Str(), required=True),
+            "value": Field(SYSCTL_VALUES, doc="The value it must have, or a list of values it may have."),
+            "not": Field(SYSCTL_VALUES, doc="A value (or list of values) it must not have."),
         },
         impl=PROBES["sysctl"],
+        semantic=_hook("sysctl"),
     )
 )
 CHECKS.add(

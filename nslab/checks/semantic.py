@@ -164,3 +164,20 @@ def _iptables_chain(scenario: m.Scenario, check: Any, report: Report) -> None:
             f"check {check.name!r}: only built-in chains have a policy; {chain!r} is a user chain",
             f"built-in chains of {table}: {', '.join(builtin)}",
         )
+
+
+def sysctl(scenario: m.Scenario, check: Any, report: Report) -> None:
+    """Exactly one of value (what it must be) and not (what it must not be)."""
+    p = check.params
+    if p.get("value") is None and p.get("not") is None:
+        report.error(
+            check.loc,
+            f"sysctl check {check.name!r} says neither what the value must be nor what it must not be",
+            "add value: 1 (or a list, value: [1, 2]), or not: 0",
+        )
+    elif p.get("value") is not None and p.get("not") is not None:
+        report.error(
+            check.at("not"),
+            f"sysctl check {check.name!r} gives both value and not",
+            "value: lists what will do; drop not:, or keep only not:",
+        )

@@ -166,9 +166,20 @@ def _link(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
     return ok, ", ".join(wanted) or "to exist"
 
 
+def _values(given: Any) -> list[str]:
+    """A sysctl check's value(s): one scalar or a list, each compared whitespace-insensitively."""
+    return [str(v) for v in given] if isinstance(given, list | tuple) else [str(given)]
+
+
 def _sysctl(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
-    wanted = str(p.get("value"))
-    return obs.outcome == "value" and str(obs.evidence.get("value", "")).split() == wanted.split(), wanted
+    seen = str(obs.evidence.get("value", "")).split()
+    if p.get("value") is None and p.get("not") is not None:
+        banned = _values(p["not"])
+        wanted = "anything but " + " or ".join(banned)
+        return obs.outcome == "value" and all(seen != v.split() for v in banned), wanted
+    allowed = _values(p.get("value"))
+    wanted = " or ".join(allowed)
+    return obs.outcome == "value" and any(seen == v.split() for v in allowed), wanted
 
 
 def _sockets(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:

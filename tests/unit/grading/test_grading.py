@@ -107,6 +107,14 @@ def test_probe_error_never_passes_even_an_expected_failure() -> None:
         ("kind: sysctl, key: net.ipv4.ip_forward, value: '1'", obs("value", value="1"), True),
         ("kind: sysctl, key: net.ipv4.ip_forward, value: '1'", obs("value", value="0"), False),
         ("kind: sysctl, key: net.ipv4.ping_group_range, value: '0 10'", obs("value", value="0\t10"), True),
+        ("kind: sysctl, key: net.ipv4.ip_forward, value: 1", obs("value", value="1"), True),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, value: [1, 2]", obs("value", value="2"), True),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, value: [1, 2]", obs("value", value="0"), False),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: 0", obs("value", value="1"), True),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: 0", obs("value", value="0"), False),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: [0, 2]", obs("value", value="2"), False),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: 0", obs(ERROR), False),
+        ("kind: sysctl, key: net.ipv4.ping_group_range, not: ['0 10']", obs("value", value="0\t10"), False),
         ("kind: iptables, chain: FORWARD, match: -j DROP", obs("present"), True),
         ("kind: iptables, chain: FORWARD, match: -j DROP, expect: absent", obs("present"), False),
         ("kind: listening, port: 80", obs("absent"), False),
@@ -114,6 +122,15 @@ def test_probe_error_never_passes_even_an_expected_failure() -> None:
 )
 def test_kind_rules(line: str, seen: Observation, passed: bool) -> None:
     assert judge(check(line), seen).passed is passed
+
+
+def test_sysctl_failure_names_what_would_do() -> None:
+    verdict = judge(
+        check("kind: sysctl, key: net.ipv4.conf.all.rp_filter, value: [1, 2]"), obs("value", value="0")
+    )
+    assert verdict.expected == "1 or 2"
+    verdict = judge(check("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: 0"), obs("value", value="0"))
+    assert verdict.expected == "anything but 0"
 
 
 def _status(status: int, size: int = 10, found: bool | None = None) -> Observation:
