@@ -42,6 +42,29 @@ class SysctlWord(ScalarType):
         return {"type": ["string", "integer"]}
 
 
+class AddressText(ScalarType):
+    """An address with a prefix length (that length exactly) or without (any length)."""
+
+    python = (str,)
+    expected = "an address, like 10.0.1.10 (any prefix length) or 10.0.1.10/24"
+
+    def convert(self, node: YScalar, ctx: Ctx, path: str) -> Any:
+        import ipaddress
+
+        text: str = node.value
+        try:
+            if "/" in text:
+                ipaddress.ip_interface(text)
+            else:
+                ipaddress.ip_address(text)
+        except ValueError:
+            return ctx.error(node.loc, f"{path}: {text!r} is not {self.expected}")
+        return text
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^[0-9a-fA-F:.]+(/[0-9]{1,3})?$"}
+
+
 SYSCTL_VALUES = Either(
     SysctlWord(),
     ListOf(SysctlWord(), min_len=1, unique=True),
@@ -176,10 +199,18 @@ CHECKS.add(
 CHECKS.add(
     KindSpec(
         "address",
-        "An address on an interface.",
+        "An address on an interface, or exactly the addresses an interface carries.",
         {
             "iface": Field(Str(), required=True),
-            "address": Field(Str(), required=True, doc="With prefix length, e.g. 10.0.1.10/24."),
+            "address": Field(
+                AddressText(),
+                doc="10.0.1.10/24 (that prefix length exactly) or 10.0.1.10 (any prefix length).",
+            ),
+            "only": Field(
+                ListOf(AddressText(), min_len=1, unique=True),
+                doc="Every address the interface may carry, and must: nothing else on it"
+                " (IPv6 link-local aside). Each with or without a prefix length.",
+            ),
             "expect": Field(PRESENCE, default="present"),
         },
         impl=PROBES["address"],

@@ -54,17 +54,18 @@ def interface(scenario: m.Scenario, check: Any, report: Report) -> None:
 
 
 def address(scenario: m.Scenario, check: Any, report: Report) -> None:
+    """One address, or the `only` list the interface must carry exactly; never both (each
+    address's form is checked by its schema type, at its own position)."""
     interface(scenario, check, report)
-    text = str(check.params.get("address", ""))
-    if "/" not in text:
+    p = check.params
+    if (p.get("address") is None) == (p.get("only") is None):
+        both = p.get("address") is not None
         report.error(
-            check.at("address"), f"address {text!r} has no prefix length", f"write it like {text}/24"
+            check.at("only") if both else check.loc,
+            f"address check {check.name!r} "
+            + ("gives both address and only" if both else "names no address and no only: list"),
+            "address: one address the interface must have (or lack); only: every address it may have",
         )
-        return
-    try:
-        ipaddress.ip_interface(text)
-    except ValueError:
-        report.error(check.at("address"), f"{text!r} is not an address with a prefix length")
 
 
 def route(scenario: m.Scenario, check: Any, report: Report) -> None:
