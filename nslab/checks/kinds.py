@@ -93,10 +93,14 @@ CHECKS.add(
             "df": Field(
                 Bool(), default=False, doc="Set don't-fragment, ignoring the cached path MTU (ping -M probe)."
             ),
-            "expect": Field(Enum("reachable", "unreachable"), default="reachable"),
+            "expect": Field(
+                Enum("reachable", "unreachable", "too-big"),
+                default="reachable",
+                doc="too-big: a frag-needed / packet-too-big comes back (not silence, not another error).",
+            ),
         },
         impl=PROBES["ping"],
-        semantic=_hook("target"),
+        semantic=_hook("ping"),
     )
 )
 CHECKS.add(

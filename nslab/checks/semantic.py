@@ -46,6 +46,18 @@ def target(scenario: m.Scenario, check: Any, report: Report) -> None:
     _resolvable(scenario, check, report, str(check.params.get("to", "")), "to")
 
 
+def ping(scenario: m.Scenario, check: Any, report: Report) -> None:
+    """expect: too-big needs df: without it the node fragments the packet itself (or, with a
+    cached path MTU, sends it small), so no router ever has reason to answer 'too big'."""
+    target(scenario, check, report)
+    if check.params.get("expect") == "too-big" and not check.params.get("df"):
+        report.error(
+            check.at("expect"),
+            f"ping check {check.name!r} expects too-big without df: the node fragments the packet itself",
+            "add df: true (and a size: above the path MTU)",
+        )
+
+
 def interface(scenario: m.Scenario, check: Any, report: Report) -> None:
     node = _node(scenario, check)
     iface = str(check.params.get("iface", ""))

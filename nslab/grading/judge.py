@@ -72,8 +72,11 @@ def subject(check: m.Check) -> str:
 
 
 def _ping(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
-    if p.get("expect", "reachable") == "reachable":
+    expect = p.get("expect", "reachable")
+    if expect == "reachable":
         return obs.outcome == "reachable", "reachable"
+    if expect == "too-big":
+        return obs.outcome == "too-big", "an ICMP 'too big' error (fragmentation needed / packet too big)"
     return obs.outcome in (*FAILURES, "too-big"), "no reply (unreachable)"
 
 

@@ -75,6 +75,10 @@ def test_probe_error_never_passes_even_an_expected_failure() -> None:
         ("kind: ping, to: 10.0.2.10, expect: unreachable", obs("timeout"), True),
         ("kind: ping, to: 10.0.2.10, expect: unreachable", obs("too-big"), True),
         ("kind: ping, to: 10.0.2.10, expect: unreachable", obs(UNRESOLVED), False),
+        ("kind: ping, to: 10.0.2.10, size: 1472, df: true, expect: too-big", obs("too-big"), True),
+        ("kind: ping, to: 10.0.2.10, size: 1472, df: true, expect: too-big", obs("timeout"), False),
+        ("kind: ping, to: 10.0.2.10, size: 1472, df: true, expect: too-big", obs("unreachable"), False),
+        ("kind: ping, to: 10.0.2.10, size: 1472, df: true, expect: too-big", obs("reachable"), False),
         ("kind: udp, to: 10.0.2.10, port: 53", obs("reply"), True),
         (
             "kind: udp, to: 10.0.2.10, port: 53, contains: pong",
