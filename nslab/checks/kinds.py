@@ -355,3 +355,51 @@ CHECKS.add(
         semantic=_sockets_meaning,
     )
 )
+
+
+def _arp_meaning(scenario: Scenario, check: Any, report: Report) -> None:
+    """An arp check needs an IPv4 address, an interface the node has, and a bound."""
+    from nslab.checks import semantic
+
+    semantic.interface(scenario, check, report)
+    p = check.params
+    if ":" in str(p.get("who_has", "")):
+        report.error(
+            check.at("who_has"),
+            f"arp check {check.name!r}: {p['who_has']} is IPv6, which has neighbour discovery, not ARP",
+            "ask for an IPv4 address",
+        )
+    if p.get("answers") is not None:
+        for key in ("min", "max"):
+            if p.get(key) is not None:
+                report.error(
+                    check.at(key),
+                    f"arp check {check.name!r} gives both answers and {key}",
+                    "answers: N means exactly N; use min:/max: for a range",
+                )
+    elif p.get("min") is None and p.get("max") is None:
+        report.error(
+            check.loc,
+            f"arp check {check.name!r} sets no bound",
+            "give answers: 1 (exactly one station claims it), or min: / max:",
+        )
+    elif p.get("min") is not None and p.get("max") is not None and int(p["min"]) > int(p["max"]):
+        report.error(check.at("min"), f"min {p['min']} is above max {p['max']}: the check could never pass")
+
+
+CHECKS.add(
+    KindSpec(
+        "arp",
+        "How many stations (distinct MACs) answer an ARP who-has for an address on one of the node's"
+        " interfaces: duplicate addresses, ARP poisoning.",
+        {
+            "iface": Field(Str(), required=True, doc="The node's interface to ask on."),
+            "who_has": Field(IPAddr(), required=True, doc="The IPv4 address asked for."),
+            "answers": Field(Int(0), doc="Exactly this many distinct MACs answer."),
+            "min": Field(Int(0), doc="At least this many."),
+            "max": Field(Int(0), doc="At most this many."),
+        },
+        impl=PROBES["arp"],
+        semantic=_arp_meaning,
+    )
+)

@@ -56,6 +56,8 @@ def subject(check: m.Check) -> str:
         return f"sysctl {node} {p.get('key')}"
     if kind == "iptables":
         return f"iptables {node} {p.get('table') or 'filter'} {p.get('chain')}"
+    if kind == "arp":
+        return f"arp {node} {p.get('iface')}: who-has {p.get('who_has')}"
     if kind == "listening":
         return f"listening {node} {p.get('proto') or 'tcp'}/{p.get('port')}"
     if kind == "sockets":
@@ -205,6 +207,30 @@ def _sockets(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
     return ok, wanted
 
 
+def _arp_bound(p: Mapping[str, Any], key: str) -> int | None:
+    """answers: N stands for min: N and max: N."""
+    value = p.get("answers") if p.get("answers") is not None else p.get(key)
+    return int(value) if value is not None else None
+
+
+def _arp(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
+    low, high = _arp_bound(p, "min"), _arp_bound(p, "max")
+    if low is not None and high is not None:
+        wanted = f"{low} to {high} MACs" if low != high else f"exactly {low} MAC{'s' * (low != 1)}"
+    elif high is not None:
+        wanted = f"at most {high} MAC{'s' * (high != 1)}"
+    else:
+        wanted = f"at least {low} MAC{'s' * (low != 1)}"
+    count = obs.evidence.get("count")
+    ok = (
+        obs.outcome == "count"
+        and isinstance(count, int)
+        and (low is None or count >= low)
+        and (high is None or count <= high)
+    )
+    return ok, wanted + " answering"
+
+
 RULES: dict[str, Rule] = {
     "ping": _ping,
     "tcp": _exact("expect", "open"),
@@ -220,6 +246,7 @@ RULES: dict[str, Rule] = {
     "iptables": _exact("expect", "present"),
     "listening": _exact("expect", "present"),
     "sockets": _sockets,
+    "arp": _arp,
 }
 
 

@@ -122,6 +122,14 @@ def test_probe_error_never_passes_even_an_expected_failure() -> None:
         ("kind: iptables, chain: FORWARD, match: -j DROP", obs("present"), True),
         ("kind: iptables, chain: FORWARD, match: -j DROP, expect: absent", obs("present"), False),
         ("kind: listening, port: 80", obs("absent"), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, answers: 1", obs("count", count=1), True),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, answers: 1", obs("count", count=2), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, answers: 1", obs("count", count=0), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, answers: 1", obs("down", count=1), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, min: 1", obs("count", count=3), True),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, max: 0", obs("count", count=0), True),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, min: 1, max: 2", obs("count", count=3), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, max: 1", obs("missing"), False),
     ],
 )
 def test_kind_rules(line: str, seen: Observation, passed: bool) -> None:
