@@ -137,6 +137,11 @@ _HTTP_FIELDS = {
     "contains": Field(Str(), doc="Substring the body must hold."),
     "min_bytes": Field(Int(0), doc="The body must be at least this long (large transfers)."),
     "resolve": Field(IPAddr(), doc="Connect to this address instead of resolving the URL's host."),
+    "method": Field(Enum("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"), default="GET"),
+    "body": Field(Str(min_len=0), doc="Text sent as the request body (with POST, PUT...)."),
+    "body_bytes": Field(
+        Int(0, 1 << 30), doc="Send a generated body of this many bytes: an upload, for MTU labs."
+    ),
     "expect": Field(Enum("ok", "error"), default="ok", doc="error: the request must fail."),
 }
 CHECKS.add(

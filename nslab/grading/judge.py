@@ -41,7 +41,9 @@ def subject(check: m.Check) -> str:
     if kind in ("tcp", "udp"):
         return f"{kind} {node} -> {p.get('to')}:{p.get('port')}"
     if kind in ("http", "https"):
-        return f"{kind} {node} -> {p.get('url')}"
+        method = p.get("method") or "GET"
+        sent = f" ({p['body_bytes']} B)" if p.get("body_bytes") is not None else ""
+        return f"{kind} {node} -> {method + ' ' if method != 'GET' else ''}{p.get('url')}{sent}"
     if kind == "dns":
         server = f" @{p['server']}" if p.get("server") else ""
         return f"dns {node}: {p.get('query')} {p.get('type') or 'A'}{server}"
