@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from nslab.checks.probes import PROBES
 from nslab.scenario.kinds import CHECKS as CHECKS
 from nslab.scenario.kinds import KindSpec, SemanticHook
-from nslab.scenario.schema import Bool, Enum, Field, Int, IPAddr, ListOf, Str, SysctlKey
+from nslab.scenario.schema import Bool, Either, Enum, Field, Int, IPAddr, ListOf, Str, SysctlKey
+from nslab.scenario.schema.base import ScalarType
+from nslab.scenario.yamlsrc import YScalar
 
 TARGET = Str(r"[^\s/]+", "an address or a host name")
 PORT = Int(1, 65535)
@@ -17,7 +19,57 @@ HOP = Str(r"[^\s/]+", "a node name or an address")
 
 if TYPE_CHECKING:
     from nslab.scenario.model import Scenario
+    from nslab.scenario.schema.base import Ctx
     from nslab.scenario.semantic import Report
+    from nslab.scenario.yamlsrc import YNode
+
+
+class SysctlWord(ScalarType):
+    """A sysctl value as YAML writes it: `1` and `"1"` both mean the text 1 (what /proc shows)."""
+
+    python = (str, int)
+    expected = "a sysctl value (a number or a string)"
+
+    def convert(self, node: YScalar, ctx: Ctx, path: str) -> str:
+        return str(node.value)
+
+    def hint_for(self, node: YNode) -> str | None:
+        if isinstance(node, YScalar) and isinstance(node.value, bool):
+            return "sysctls hold numbers: write 1 for on, 0 for off"
+        return super().hint_for(node)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": ["string", "integer"]}
+
+
+class AddressText(ScalarType):
+    """An address with a prefix length (that length exactly) or without (any length)."""
+
+    python = (str,)
+    expected = "an address, like 10.0.1.10 (any prefix length) or 10.0.1.10/24"
+
+    def convert(self, node: YScalar, ctx: Ctx, path: str) -> Any:
+        import ipaddress
+
+        text: str = node.value
+        try:
+            if "/" in text:
+                ipaddress.ip_interface(text)
+            else:
+                ipaddress.ip_address(text)
+        except ValueError:
+            return ctx.error(node.loc, f"{path}: {text!r} is not {self.expected}")
+        return text
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^[0-9a-fA-F:.]+(/[0-9]{1,3})?$"}
+
+
+SYSCTL_VALUES = Either(
+    SysctlWord(),
+    ListOf(SysctlWord(), min_len=1, unique=True),
+    doc="One value, or a list of values.",
+)
 
 
 def _hook(name: str) -> SemanticHook:
@@ -41,10 +93,14 @@ CHECKS.add(
             "df": Field(
                 Bool(), default=False, doc="Set don't-fragment, ignoring the cached path MTU (ping -M probe)."
             ),
-            "expect": Field(Enum("reachable", "unreachable"), default="reachable"),
+            "expect": Field(
+                Enum("reachable", "unreachable", "too-big"),
+                default="reachable",
+                doc="too-big: a frag-needed / packet-too-big comes back (not silence, not another error).",
+            ),
         },
         impl=PROBES["ping"],
-        semantic=_hook("target"),
+        semantic=_hook("ping"),
     )
 )
 CHECKS.add(
@@ -81,6 +137,11 @@ _HTTP_FIELDS = {
     "contains": Field(Str(), doc="Substring the body must hold."),
     "min_bytes": Field(Int(0), doc="The body must be at least this long (large transfers)."),
     "resolve": Field(IPAddr(), doc="Connect to this address instead of resolving the URL's host."),
+    "method": Field(Enum("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"), default="GET"),
+    "body": Field(Str(min_len=0), doc="Text sent as the request body (with POST, PUT...)."),
+    "body_bytes": Field(
+        Int(0, 1 << 30), doc="Send a generated body of this many bytes: an upload, for MTU labs."
+    ),
     "expect": Field(Enum("ok", "error"), default="ok", doc="error: the request must fail."),
 }
 CHECKS.add(
@@ -147,10 +208,18 @@ CHECKS.add(
 CHECKS.add(
     KindSpec(
         "address",
-        "An address on an interface.",
+        "An address on an interface, or exactly the addresses an interface carries.",
         {
             "iface": Field(Str(), required=True),
-            "address": Field(Str(), required=True, doc="With prefix length, e.g. 10.0.1.10/24."),
+            "address": Field(
+                AddressText(),
+                doc="10.0.1.10/24 (that prefix length exactly) or 10.0.1.10 (any prefix length).",
+            ),
+            "only": Field(
+                ListOf(AddressText(), min_len=1, unique=True),
+                doc="Every address the interface may carry, and must: nothing else on it"
+                " (IPv6 link-local aside). Each with or without a prefix length.",
+            ),
             "expect": Field(PRESENCE, default="present"),
         },
         impl=PROBES["address"],
@@ -176,9 +245,11 @@ CHECKS.add(
         "A network sysctl's value inside the node.",
         {
             "key": Field(SysctlKey(), required=True),
-            "value": Field(Str(), required=True),
+            "value": Field(SYSCTL_VALUES, doc="The value it must have, or a list of values it may have."),
+            "not": Field(SYSCTL_VALUES, doc="A value (or list of values) it must not have."),
         },
         impl=PROBES["sysctl"],
+        semantic=_hook("sysctl"),
     )
 )
 CHECKS.add(
@@ -287,5 +358,53 @@ CHECKS.add(
         },
         impl=PROBES["sockets"],
         semantic=_sockets_meaning,
+    )
+)
+
+
+def _arp_meaning(scenario: Scenario, check: Any, report: Report) -> None:
+    """An arp check needs an IPv4 address, an interface the node has, and a bound."""
+    from nslab.checks import semantic
+
+    semantic.interface(scenario, check, report)
+    p = check.params
+    if ":" in str(p.get("who_has", "")):
+        report.error(
+            check.at("who_has"),
+            f"arp check {check.name!r}: {p['who_has']} is IPv6, which has neighbour discovery, not ARP",
+            "ask for an IPv4 address",
+        )
+    if p.get("answers") is not None:
+        for key in ("min", "max"):
+            if p.get(key) is not None:
+                report.error(
+                    check.at(key),
+                    f"arp check {check.name!r} gives both answers and {key}",
+                    "answers: N means exactly N; use min:/max: for a range",
+                )
+    elif p.get("min") is None and p.get("max") is None:
+        report.error(
+            check.loc,
+            f"arp check {check.name!r} sets no bound",
+            "give answers: 1 (exactly one station claims it), or min: / max:",
+        )
+    elif p.get("min") is not None and p.get("max") is not None and int(p["min"]) > int(p["max"]):
+        report.error(check.at("min"), f"min {p['min']} is above max {p['max']}: the check could never pass")
+
+
+CHECKS.add(
+    KindSpec(
+        "arp",
+        "How many stations (distinct MACs) answer an ARP who-has for an address on one of the node's"
+        " interfaces: duplicate addresses, ARP poisoning.",
+        {
+            "iface": Field(Str(), required=True, doc="The node's interface to ask on."),
+            "who_has": Field(IPAddr(), required=True, doc="The IPv4 address asked for."),
+            "answers": Field(Int(0), doc="Exactly this many distinct MACs answer."),
+            "min": Field(Int(0), doc="At least this many."),
+            "max": Field(Int(0), doc="At most this many."),
+        },
+        impl=PROBES["arp"],
+        semantic=_arp_meaning,
     )
 )

@@ -41,7 +41,9 @@ def subject(check: m.Check) -> str:
     if kind in ("tcp", "udp"):
         return f"{kind} {node} -> {p.get('to')}:{p.get('port')}"
     if kind in ("http", "https"):
-        return f"{kind} {node} -> {p.get('url')}"
+        method = p.get("method") or "GET"
+        sent = f" ({p['body_bytes']} B)" if p.get("body_bytes") is not None else ""
+        return f"{kind} {node} -> {method + ' ' if method != 'GET' else ''}{p.get('url')}{sent}"
     if kind == "dns":
         server = f" @{p['server']}" if p.get("server") else ""
         return f"dns {node}: {p.get('query')} {p.get('type') or 'A'}{server}"
@@ -56,6 +58,8 @@ def subject(check: m.Check) -> str:
         return f"sysctl {node} {p.get('key')}"
     if kind == "iptables":
         return f"iptables {node} {p.get('table') or 'filter'} {p.get('chain')}"
+    if kind == "arp":
+        return f"arp {node} {p.get('iface')}: who-has {p.get('who_has')}"
     if kind == "listening":
         return f"listening {node} {p.get('proto') or 'tcp'}/{p.get('port')}"
     if kind == "sockets":
@@ -72,8 +76,11 @@ def subject(check: m.Check) -> str:
 
 
 def _ping(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
-    if p.get("expect", "reachable") == "reachable":
+    expect = p.get("expect", "reachable")
+    if expect == "reachable":
         return obs.outcome == "reachable", "reachable"
+    if expect == "too-big":
+        return obs.outcome == "too-big", "an ICMP 'too big' error (fragmentation needed / packet too big)"
     return obs.outcome in (*FAILURES, "too-big"), "no reply (unreachable)"
 
 
@@ -166,9 +173,20 @@ def _link(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
     return ok, ", ".join(wanted) or "to exist"
 
 
+def _values(given: Any) -> list[str]:
+    """A sysctl check's value(s): one scalar or a list, each compared whitespace-insensitively."""
+    return [str(v) for v in given] if isinstance(given, list | tuple) else [str(given)]
+
+
 def _sysctl(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
-    wanted = str(p.get("value"))
-    return obs.outcome == "value" and str(obs.evidence.get("value", "")).split() == wanted.split(), wanted
+    seen = str(obs.evidence.get("value", "")).split()
+    if p.get("value") is None and p.get("not") is not None:
+        banned = _values(p["not"])
+        wanted = "anything but " + " or ".join(banned)
+        return obs.outcome == "value" and all(seen != v.split() for v in banned), wanted
+    allowed = _values(p.get("value"))
+    wanted = " or ".join(allowed)
+    return obs.outcome == "value" and any(seen == v.split() for v in allowed), wanted
 
 
 def _sockets(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
@@ -191,6 +209,30 @@ def _sockets(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
     return ok, wanted
 
 
+def _arp_bound(p: Mapping[str, Any], key: str) -> int | None:
+    """answers: N stands for min: N and max: N."""
+    value = p.get("answers") if p.get("answers") is not None else p.get(key)
+    return int(value) if value is not None else None
+
+
+def _arp(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
+    low, high = _arp_bound(p, "min"), _arp_bound(p, "max")
+    if low is not None and high is not None:
+        wanted = f"{low} to {high} MACs" if low != high else f"exactly {low} MAC{'s' * (low != 1)}"
+    elif high is not None:
+        wanted = f"at most {high} MAC{'s' * (high != 1)}"
+    else:
+        wanted = f"at least {low} MAC{'s' * (low != 1)}"
+    count = obs.evidence.get("count")
+    ok = (
+        obs.outcome == "count"
+        and isinstance(count, int)
+        and (low is None or count >= low)
+        and (high is None or count <= high)
+    )
+    return ok, wanted + " answering"
+
+
 RULES: dict[str, Rule] = {
     "ping": _ping,
     "tcp": _exact("expect", "open"),
@@ -206,6 +248,7 @@ RULES: dict[str, Rule] = {
     "iptables": _exact("expect", "present"),
     "listening": _exact("expect", "present"),
     "sockets": _sockets,
+    "arp": _arp,
 }
 
 

@@ -1,7 +1,10 @@
 """http and https: static pages and generated payloads of an exact size, over HTTP/1.1.
 
 Generated payloads (`sizes`) are streamed in 64 KiB pieces, so /big of 1 MiB (the MTU
-labs' "small requests work, large ones hang") costs no memory. https serves a certificate
+labs' "small requests work, large ones hang") costs no memory. Uploads (POST, PUT) go the
+other way: the body is read in pieces, counted and dropped, and the answer says how many
+bytes arrived. The `echo_client` path answers with the client address the server saw,
+which is how a NAT lab shows what a translation made of the client. https serves a certificate
 signed by the lab CA; the TLS handshake runs in the connection's own thread, so one stalled
 client (say, behind an MTU black hole) never blocks the others.
 """
@@ -34,13 +37,16 @@ class Site:
         params = config["params"]
         self.pages: dict[str, bytes] = {p: str(t).encode() for p, t in (params.get("pages") or {}).items()}
         self.sizes: dict[str, int] = {p: int(n) for p, n in (params.get("sizes") or {}).items()}
+        self.echo: str | None = params.get("echo_client")
         if "/" not in self.pages and "/" not in self.sizes:
             self.pages["/"] = (
                 f"nslab {config['kind']} service {config['name']} on {config['node']}\n".encode()
             )
 
-    def find(self, path: str) -> tuple[str, int, Callable[[], Any]] | None:
+    def find(self, path: str, client: str = "") -> tuple[str, int, Callable[[], Any]] | None:
         path = path.split("?", 1)[0]
+        if path == self.echo:
+            return _text(f"{client}\n".encode())
         if path in self.pages:
             body = self.pages[path]
             kind = "text/html" if body.lstrip().startswith(b"<") else "text/plain"
@@ -49,6 +55,16 @@ class Site:
             size = self.sizes[path]
             return "application/octet-stream", size, lambda: _chunks(size)
         return None
+
+
+def _text(body: bytes) -> tuple[str, int, Callable[[], Any]]:
+    return "text/plain; charset=utf-8", len(body), lambda: iter((body,))
+
+
+def client_address(address: str) -> str:
+    """The client as a learner would name it: a dual-stack listener sees IPv4 clients as
+    ::ffff:10.0.1.10, which is 10.0.1.10."""
+    return address.removeprefix("::ffff:") if "." in address else address
 
 
 def _chunks(size: int) -> Any:
@@ -76,16 +92,19 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._answer(with_body=False)
 
+    def do_POST(self) -> None:
+        self._upload()
+
+    def do_PUT(self) -> None:
+        self._upload()
+
+    def _client(self) -> str:
+        return client_address(str(self.client_address[0]))
+
     def _answer(self, with_body: bool) -> None:
-        found = self.server.site.find(self.path)
+        found = self.server.site.find(self.path, self._client())
         if found is None:
-            body = f"404 not found: {self.path}\n".encode()
-            self.send_response(404)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if with_body:
-                self.wfile.write(body)
+            self._reply(404, f"404 not found: {self.path}\n", with_body)
             return
         kind, size, body_parts = found
         self.send_response(200)
@@ -95,6 +114,60 @@ class Handler(BaseHTTPRequestHandler):
         if with_body:
             for part in body_parts():
                 self.wfile.write(part)
+
+    def _reply(self, status: int, text: str, with_body: bool = True) -> None:
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+
+    def _upload(self) -> None:
+        """Read the whole body (Content-Length or chunked), count it, drop it, say how much came."""
+        length = (self.headers.get("Content-Length") or "").strip()
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if not length.isdigit() and not chunked:
+            self.close_connection = True
+            self._reply(411, "411 length required: send Content-Length or a chunked body\n")
+            return
+        try:
+            received = self._drain(int(length)) if length.isdigit() else self._drain_chunked()
+        except OSError:  # a stalled upload times out (Handler.timeout)
+            received = None
+        if received is None:  # the client went away or stalled mid-body: nothing to answer
+            self.close_connection = True
+            return
+        path = self.path.split("?", 1)[0]
+        text = f"{self._client()}\n" if path == self.server.site.echo else f"received {received} bytes\n"
+        self._reply(200, text)
+
+    def _drain(self, size: int) -> int | None:
+        left = size
+        while left > 0:
+            piece = self.rfile.read(min(CHUNK, left))
+            if not piece:
+                return None
+            left -= len(piece)
+        return size
+
+    def _drain_chunked(self) -> int | None:
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                return None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return total
+            if self._drain(size) is None:
+                return None
+            self.rfile.readline(8)  # the CRLF after each chunk
+            total += size
 
     def log_message(self, format: str, *args: Any) -> None:
         say(f"{self.server.name}: {self.client_address[0]} {format % args}")

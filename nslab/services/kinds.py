@@ -93,13 +93,20 @@ def _http_fields(port: int) -> dict[str, Field]:
             default={},
             doc="Generated payloads: path -> size in bytes (e.g. /big: 1048576 for the MTU labs).",
         ),
+        "echo_client": Field(
+            PATH,
+            doc="A path that answers with the client's address as the server saw it (one line):"
+            " what a NAT lab checks. POST and PUT are accepted on every path and answered with"
+            " the number of body bytes received.",
+        ),
     }
 
 
 SERVICES.add(
     KindSpec(
         "http",
-        "An HTTP/1.1 server for static pages and generated payloads (port 80 by default).",
+        "An HTTP/1.1 server for static pages, generated payloads, the client's own address and"
+        " uploads (port 80 by default).",
         _http_fields(80),
         impl="nslab.services.http:serve",
         semantic=refs.check_http,

@@ -128,6 +128,14 @@ def check_http(scenario: m.Scenario, service: m.Service, report: Report) -> None
             f"service {service.name}: {path} is both a static page and a generated payload",
             "keep it under one of 'pages' or 'sizes'",
         )
+    echo = service.params.get("echo_client")
+    if echo is not None and (echo in pages or echo in sizes):
+        what = "static page" if echo in pages else "generated payload"
+        report.error(
+            service.at("echo_client"),
+            f"service {service.name}: {echo} is also a {what}",
+            "give the client-address page a path no page or payload uses",
+        )
 
 
 def check_https(scenario: m.Scenario, service: m.Service, report: Report) -> None:

@@ -35,6 +35,7 @@ PROBES: dict[str, str] = {
     "iptables": "nslab.checks.probes.state:iptables",
     "listening": "nslab.checks.probes.state:listening",
     "sockets": "nslab.checks.probes.sockstate:probe",
+    "arp": "nslab.checks.probes.arp:probe",
 }
 
 

@@ -1,9 +1,11 @@
-"""http / https: one GET with a deadline for the whole exchange, measured as it streams.
+"""http / https: one request with a deadline for the whole exchange, measured as it streams.
 
 HTTP/1.0 with `Connection: close`, so the server sends a plain body (never chunked) and
 closes at its end. The body is counted, not kept (a min_bytes download can be large); the
 first MiB is searched for `contains`. A transfer that starts and then stalls is reported
-as `incomplete` with how far it got: the signature of an MTU black hole.
+as `incomplete` with how far it got: the signature of an MTU black hole. An upload (a
+`body` or `body_bytes` generated ones, with POST or PUT) is streamed in pieces against the
+same deadline, and a body that stops leaving is `incomplete` too, with how much got out.
 HTTPS verifies the server against the lab's CA (/run/nslab/<lab>/ca/ca.crt) and the URL's
 host name, exactly like curl --cacert would.
 """
@@ -27,6 +29,29 @@ BAD = "bad-response"  # something answered, but not with HTTP
 KEEP = 1 << 20  # body bytes searched for `contains`
 HEAD_LIMIT = 64 * 1024
 CHUNK = 256 * 1024
+UPLOAD_PATTERN = b"nslab upload 0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
+NO_BODY = (204, 304)  # responses that never carry a body (and neither does any answer to HEAD)
+
+
+def upload(size: int) -> Any:
+    """A generated request body of exactly `size` bytes, in pieces of at most CHUNK."""
+    block = UPLOAD_PATTERN * (CHUNK // len(UPLOAD_PATTERN) + 2)  # room for any starting offset
+    sent = 0
+    while sent < size:
+        n = min(CHUNK, size - sent)
+        start = sent % len(UPLOAD_PATTERN)  # keep the pattern continuous across pieces
+        yield block[start : start + n]
+        sent += n
+
+
+def body_of(params: Any) -> tuple[int, Any]:
+    """The request body a check sends: (length, iterator over its pieces)."""
+    if params.get("body") is not None:
+        data = str(params["body"]).encode()
+        return len(data), iter((data,))
+    if params.get("body_bytes") is not None:
+        return int(params["body_bytes"]), upload(int(params["body_bytes"]))
+    return 0, iter(())
 
 
 class _Stalled(Exception):
@@ -57,13 +82,22 @@ def probe(ctx: ProbeContext, check: m.Check) -> Observation:
             if isinstance(wrapped, Observation):
                 return wrapped
             sock = wrapped
+        method = str(params.get("method") or "GET")
+        size, pieces = body_of(params)
+        has_body = params.get("body") is not None or params.get("body_bytes") is not None
+        length = f"Content-Length: {size}\r\nContent-Type: application/octet-stream\r\n" if has_body else ""
         request = (
-            f"GET {path} HTTP/1.0\r\nHost: {url.netloc}\r\nUser-Agent: nslab-check\r\n"
-            "Accept: */*\r\nConnection: close\r\n\r\n"
+            f"{method} {path} HTTP/1.0\r\nHost: {url.netloc}\r\nUser-Agent: nslab-check\r\n"
+            f"Accept: */*\r\n{length}Connection: close\r\n\r\n"
         )
         sock.settimeout(max(0.001, ctx.remaining()))
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(request.encode())  # a server that spoke first and hung up may have answered
+            if has_body:
+                evidence["method"] = method
+                stalled = _send_body(ctx, sock, size, pieces, evidence)
+                if stalled is not None:
+                    return stalled
         return _response(ctx, sock, params, started, evidence)
     except (TimeoutError, _Stalled):
         return Observation("timeout", f"connected, but no HTTP response within {ctx.timeout:.1f} s", evidence)
@@ -72,6 +106,38 @@ def probe(ctx: ProbeContext, check: m.Check) -> Observation:
         return Observation(BAD, f"the connection broke before an HTTP response ({reason})", evidence)
     finally:
         sock.close()
+
+
+def _send_body(
+    ctx: ProbeContext, sock: socket.socket, size: int, pieces: Any, evidence: dict[str, Any]
+) -> Observation | None:
+    """Stream the body against the deadline; an upload that stops leaving is `incomplete`
+    (the server's window stays shut: an MTU black hole on the way in)."""
+    sent = 0
+    evidence["sent"] = 0
+    for piece in pieces:
+        view = memoryview(piece)
+        while view:
+            left = ctx.remaining()
+            if left <= 0:
+                return _upload_stalled(ctx, sent, size, evidence)
+            sock.settimeout(left)
+            try:
+                n = sock.send(view)
+            except TimeoutError:
+                return _upload_stalled(ctx, sent, size, evidence)
+            view = view[n:]
+            sent += n
+            evidence["sent"] = sent
+    return None
+
+
+def _upload_stalled(ctx: ProbeContext, sent: int, size: int, evidence: dict[str, Any]) -> Observation:
+    return Observation(
+        "incomplete",
+        f"the upload stalled after {sent} of {size} bytes ({ctx.timeout:.1f} s): no HTTP response",
+        evidence,
+    )
 
 
 def _tls(ctx: ProbeContext, sock: socket.socket, host: str, evidence: dict[str, Any]) -> Any:
@@ -133,6 +199,8 @@ def _response(
     status = int(parts[1])
     headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
     length = int(headers["content-length"]) if headers.get("content-length", "").isdigit() else None
+    if str(params.get("method") or "GET") == "HEAD" or status in NO_BODY:
+        length = 0
     kept = bytearray(body[:KEEP])
     received = len(body)
     evidence.update(status=status, content_length=length)

@@ -48,9 +48,18 @@ def route(ctx: ProbeContext, check: m.Check) -> Observation:
     return Observation("absent", f"{ctx.node} has no {what} (its routes: {listing})", evidence)
 
 
+Iface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+def _matches(have: Iface, wanted: str) -> bool:
+    """10.0.1.10/24 matches that address with that prefix only; 10.0.1.10 matches any prefix."""
+    if "/" in wanted:
+        return have == ipaddress.ip_interface(wanted)
+    return have.ip == ipaddress.ip_address(wanted)
+
+
 def address(ctx: ProbeContext, check: m.Check) -> Observation:
     iface = str(check.params["iface"])
-    wanted = ipaddress.ip_interface(str(check.params["address"]))
     with rtnl.Rtnl() as sock:
         names = _names(sock)
         found = kstate.addresses(sock, names)
@@ -60,13 +69,35 @@ def address(ctx: ProbeContext, check: m.Check) -> Observation:
         )
     mine = [a.address for a in found if a.iface == iface]
     evidence: dict[str, Any] = {"addresses": [str(a) for a in mine]}
-    if wanted in mine:
-        return Observation("present", f"{iface} has {wanted}", evidence)
-    same_ip = [a for a in mine if a.ip == wanted.ip]
+    if check.params.get("only") is not None:
+        return _only(iface, mine, [str(w) for w in check.params["only"]], evidence)
+    wanted = str(check.params["address"])
+    hits = [a for a in mine if _matches(a, wanted)]
+    if hits:
+        return Observation("present", f"{iface} has {hits[0]}", evidence)
+    ip = ipaddress.ip_interface(wanted).ip
+    same_ip = [a for a in mine if a.ip == ip]
     if same_ip:
         return Observation("absent", f"{iface} has {same_ip[0]}, not {wanted}", evidence)
     has = ", ".join(str(a) for a in mine if not a.ip.is_link_local) or "no address"
     return Observation("absent", f"{iface} has {has}; no {wanted}", evidence)
+
+
+def _only(iface: str, mine: list[Iface], wanted: list[str], evidence: dict[str, Any]) -> Observation:
+    """The interface carries every listed address and nothing else; IPv6 link-local addresses
+    (which every IPv6 interface makes for itself) do not count."""
+    counted = [a for a in mine if not (a.version == 6 and a.ip.is_link_local)]
+    missing = [w for w in wanted if not any(_matches(a, w) for a in counted)]
+    extra = [a for a in counted if not any(_matches(a, w) for w in wanted)]
+    has = ", ".join(str(a) for a in counted) or "no address"
+    if not missing and not extra:
+        return Observation("present", f"{iface} has exactly {has}", evidence)
+    problems = []
+    if extra:
+        problems.append("also " + ", ".join(str(a) for a in extra))
+    if missing:
+        problems.append("no " + ", ".join(missing))
+    return Observation("absent", f"{iface} has {has}: {'; '.join(problems)}", evidence)
 
 
 def link(ctx: ProbeContext, check: m.Check) -> Observation:

@@ -203,7 +203,7 @@ def problems(check: str) -> list[str]:
     [
         ("kind: path, to: 10.0.1.1, via: [r2]", "'r2' is neither an address nor a node"),
         ("kind: link, iface: eht0, up: true", "did you mean 'eth0'"),
-        ("kind: address, iface: eth0, address: 10.0.1.10", "has no prefix length"),
+        ("kind: address, iface: eth0, address: 10.0.1.10/33", "is not an address, like 10.0.1.10"),
         ("kind: route, to: 10.0.2.1/24", "has host bits set"),
         ("kind: https, url: 'http://10.0.1.1/'", "needs an https:// URL"),
         ("kind: dns, query: www.example.test", "names no server and node 'client' has no nameservers"),

@@ -75,6 +75,10 @@ def test_probe_error_never_passes_even_an_expected_failure() -> None:
         ("kind: ping, to: 10.0.2.10, expect: unreachable", obs("timeout"), True),
         ("kind: ping, to: 10.0.2.10, expect: unreachable", obs("too-big"), True),
         ("kind: ping, to: 10.0.2.10, expect: unreachable", obs(UNRESOLVED), False),
+        ("kind: ping, to: 10.0.2.10, size: 1472, df: true, expect: too-big", obs("too-big"), True),
+        ("kind: ping, to: 10.0.2.10, size: 1472, df: true, expect: too-big", obs("timeout"), False),
+        ("kind: ping, to: 10.0.2.10, size: 1472, df: true, expect: too-big", obs("unreachable"), False),
+        ("kind: ping, to: 10.0.2.10, size: 1472, df: true, expect: too-big", obs("reachable"), False),
         ("kind: udp, to: 10.0.2.10, port: 53", obs("reply"), True),
         (
             "kind: udp, to: 10.0.2.10, port: 53, contains: pong",
@@ -107,13 +111,38 @@ def test_probe_error_never_passes_even_an_expected_failure() -> None:
         ("kind: sysctl, key: net.ipv4.ip_forward, value: '1'", obs("value", value="1"), True),
         ("kind: sysctl, key: net.ipv4.ip_forward, value: '1'", obs("value", value="0"), False),
         ("kind: sysctl, key: net.ipv4.ping_group_range, value: '0 10'", obs("value", value="0\t10"), True),
+        ("kind: sysctl, key: net.ipv4.ip_forward, value: 1", obs("value", value="1"), True),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, value: [1, 2]", obs("value", value="2"), True),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, value: [1, 2]", obs("value", value="0"), False),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: 0", obs("value", value="1"), True),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: 0", obs("value", value="0"), False),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: [0, 2]", obs("value", value="2"), False),
+        ("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: 0", obs(ERROR), False),
+        ("kind: sysctl, key: net.ipv4.ping_group_range, not: ['0 10']", obs("value", value="0\t10"), False),
         ("kind: iptables, chain: FORWARD, match: -j DROP", obs("present"), True),
         ("kind: iptables, chain: FORWARD, match: -j DROP, expect: absent", obs("present"), False),
         ("kind: listening, port: 80", obs("absent"), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, answers: 1", obs("count", count=1), True),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, answers: 1", obs("count", count=2), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, answers: 1", obs("count", count=0), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, answers: 1", obs("down", count=1), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, min: 1", obs("count", count=3), True),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, max: 0", obs("count", count=0), True),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, min: 1, max: 2", obs("count", count=3), False),
+        ("kind: arp, iface: eth0, who_has: 10.0.1.1, max: 1", obs("missing"), False),
     ],
 )
 def test_kind_rules(line: str, seen: Observation, passed: bool) -> None:
     assert judge(check(line), seen).passed is passed
+
+
+def test_sysctl_failure_names_what_would_do() -> None:
+    verdict = judge(
+        check("kind: sysctl, key: net.ipv4.conf.all.rp_filter, value: [1, 2]"), obs("value", value="0")
+    )
+    assert verdict.expected == "1 or 2"
+    verdict = judge(check("kind: sysctl, key: net.ipv4.conf.all.rp_filter, not: 0"), obs("value", value="0"))
+    assert verdict.expected == "anything but 0"
 
 
 def _status(status: int, size: int = 10, found: bool | None = None) -> Observation:
