@@ -68,7 +68,7 @@ def test_every_kind_is_complete() -> None:
         (
             "{kind: missing-route, node: client, to: 10.9.0.0/24}",
             "10.9.0.0/24",
-            ["no route to 10.9.0.0/24", "did you mean '10.9.0.0/16'?"],
+            ["no route to 10.9.0.0/24", "its routes: default, 10.9.0.0/16"],
         ),
         (
             "{kind: missing-route, node: server, to: default}",
@@ -120,7 +120,7 @@ def test_every_kind_is_complete() -> None:
         (
             "{kind: duplicate-ip, node: h2, iface: eth0, address: 10.0.1.11}",
             "10.0.1.11",
-            ["no interface has 10.0.1.11", "did you mean '10.0.1.1'?"],
+            ["no interface has 10.0.1.11", "addresses in this lab: 10.0.1.1, 10.0.1.10"],
         ),
         (
             "{kind: duplicate-ip, node: h2, iface: eth0, address: 10.0.2.10}",

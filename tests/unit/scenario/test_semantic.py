@@ -143,8 +143,8 @@ def test_report_lookups_for_kind_hooks() -> None:
         "'web' is not a service of this scenario",
     ]
     assert [d.hint for d in report.diagnostics] == [
-        "did you mean 'r1'?",
-        "did you mean 'eth1'?",
+        "known nodes: h1, h2, h3, r1, sw1",  # r11 is no typo of r1: another number
+        "its interfaces: eth0, eth1",
         "the scenario declares no services",
     ]
 
