@@ -40,9 +40,30 @@ from nslab.scenario.schema import (
     Tagged,
     Text,
 )
-from nslab.scenario.yamlsrc import YNode
+from nslab.scenario.yamlsrc import YNode, YScalar
 
-NAME = Str(
+
+class _Name(Str):
+    """A name of nslab's own (node, service, lab). Capital letters get one error per name,
+    saying to lowercase it, rather than one per place that mentions the name: names become
+    namespace names, file names and command arguments, where case-folding would surprise."""
+
+    def convert(self, node: YScalar, ctx: Ctx, path: str) -> Any:
+        value: str = node.value
+        lower = value.lower()
+        if lower != value and self.pattern is not None and self.pattern.fullmatch(lower):
+            if value in ctx.once:
+                return INVALID
+            ctx.once.add(value)
+            return ctx.error(
+                node.loc,
+                f"{path}: {value!r} has capital letters; nslab names are lowercase",
+                f"write {lower!r} here and everywhere the scenario refers to it",
+            )
+        return super().convert(node, ctx, path)
+
+
+NAME = _Name(
     r"[a-z][a-z0-9-]{0,23}",
     "a name of lowercase letters, digits and '-' (at most 24, starting with a letter)",
 )

@@ -30,6 +30,7 @@ class Ctx:
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.broken: set[str] = set()  # paths of map entries that failed validation
+        self.once: set[str] = set()  # problems said once per file, however often they recur
         self._visits = 0
 
     def error(self, loc: Loc, message: str, hint: str | None = None) -> Any:
