@@ -9,12 +9,12 @@ lab is built broken (nslab.faults.apply); the hooks in nslab.faults.validate run
 
 from __future__ import annotations
 
-from nslab.faults import custom, settings
+from nslab.faults import custom, readdress, settings, sysctls
 from nslab.faults import validate as v
 from nslab.scenario.kinds import FAULTS as FAULTS
 from nslab.scenario.kinds import KindSpec, SemanticHook
-from nslab.scenario.schema import Enum, Field, Int, IPAddr, Mac, Str
-from nslab.scenario.spec import HOSTNAME, IFNAME, NAME
+from nslab.scenario.schema import Any_, Enum, Field, Int, IPAddr, IPIface, Mac, Str
+from nslab.scenario.spec import HOSTNAME, IFNAME, NAME, SYSCTL
 
 NODE = Field(NAME, required=True, doc="Node the fault is applied to.")
 IFACE = Field(IFNAME, required=True, doc="Interface of that node (as declared under its interfaces).")
@@ -58,6 +58,19 @@ _add(
     },
     "interfaces:wrong_netmask",
     v.wrong_netmask,
+)
+_add(
+    "wrong-address",
+    "An interface carries a wrong address (wrong host part, wrong subnet, or both) in place of"
+    " one of its own; routes whose gateway it leaves off-link are lost, as in the kernel.",
+    {
+        "node": NODE,
+        "iface": IFACE,
+        "to": Field(IPIface(), required=True, doc="The wrong address, with prefix length (10.0.1.77/24)."),
+        "address": Field(IPAddr(), doc="Which address of the interface it replaces (default: its first)."),
+    },
+    "readdress:wrong_address",
+    readdress.check_wrong_address,
 )
 _add(
     "mtu-mismatch",
@@ -133,6 +146,18 @@ _add(
     },
     "routing:wrong_gateway",
     v.wrong_gateway,
+)
+_add(
+    "sysctl",
+    "One net.* sysctl of a node set to a value the lab does not work with, for settings the named"
+    " kinds do not cover (e.g. net.ipv4.conf.eth1.rp_filter=1, net.ipv4.ip_forward=0).",
+    {
+        "node": NODE,
+        "key": Field(SYSCTL, required=True, doc="The sysctl, as under a node's sysctls:."),
+        "value": Field(Any_(), required=True, doc="Its value (true/false become 1/0)."),
+    },
+    "sysctls:sysctl",
+    sysctls.check_sysctl,
 )
 _add(
     "forwarding-off",

@@ -296,22 +296,30 @@ def _addresses_on(report: Report, segments: set[Pair], net: m.IPNetwork, exclude
     return out
 
 
-def _check_sysctls(report: Report, node: m.Node) -> None:
+def sysctl_interface(node: m.Node, key: str) -> tuple[str, str] | None:
+    """(interface, hint) when a per-interface sysctl names an interface the node lacks."""
     names = {*node.interfaces, "all", "default", "lo"}
     if node.kind == "switch":
         names.add(m.SWITCH_BRIDGE)
+    match = _IFACE_SYSCTL.match(key)
+    if not match:
+        return None
+    name = match.group(1).replace("/", ".")
+    if name in names or (node.kind == "switch" and SWITCH_PORT.fullmatch(name)):
+        return None
+    return name, did_you_mean(name, sorted(names)) or "its interfaces: " + ", ".join(sorted(names))
+
+
+def _check_sysctls(report: Report, node: m.Node) -> None:
     for key, value in node.sysctls.items():
         loc = node.at(f"sysctls.{key}")
-        match = _IFACE_SYSCTL.match(key)
-        if match:
-            name = match.group(1).replace("/", ".")
-            if name not in names and not (node.kind == "switch" and SWITCH_PORT.fullmatch(name)):
-                hint = did_you_mean(name, sorted(names)) or "its interfaces: " + ", ".join(sorted(names))
-                report.error(
-                    loc,
-                    f"nodes.{node.name}.sysctls: {key} names interface {name!r}, which {node.name!r} lacks",
-                    hint,
-                )
+        problem = sysctl_interface(node, key)
+        if problem is not None:
+            report.error(
+                loc,
+                f"nodes.{node.name}.sysctls: {key} names interface {problem[0]!r}, which {node.name!r} lacks",
+                problem[1],
+            )
         if key == "net.ipv4.ip_forward" and node.kind == "router" and value == "0":
             report.error(
                 loc,

@@ -202,6 +202,53 @@ def test_every_kind_is_complete() -> None:
             "10.0.2.12",
             ["already holds"],
         ),
+        # wrong-address
+        (
+            "{kind: wrong-address, node: client, iface: eth0, to: 10.0.1.10/24}",
+            "10.0.1.10/24",
+            ["already has 10.0.1.10/24", "nothing would change"],
+        ),
+        (
+            "{kind: wrong-address, node: client, iface: eth0, to: '2001:db8::1/64'}",
+            "'2001",
+            ["is IPv6 but it replaces the IPv4 address 10.0.1.10/24"],
+        ),
+        (
+            "{kind: wrong-address, node: client, iface: eth0, address: 10.0.1.11, to: 10.0.1.12/24}",
+            "10.0.1.11",
+            ["10.0.1.11 is not an address of client:eth0", "its addresses: 10.0.1.10, 2001:db8:1::10"],
+        ),
+        (
+            "{kind: wrong-address, node: r1, iface: up.link, to: 10.0.3.1/24}",
+            "up.link",
+            ["r1:up.link has no address to replace"],
+        ),
+        # sysctl
+        (
+            "{kind: sysctl, node: r1, key: net.ipv4.ip_forward, value: 1}",
+            "1}",
+            ["net.ipv4.ip_forward is already 1 on 'r1'", "nothing would change"],
+        ),
+        (
+            "{kind: sysctl, node: client, key: net.ipv4.conf.all.rp_filter, value: 0}",
+            "0}",
+            ["is already 0"],
+        ),
+        (
+            "{kind: sysctl, node: r1, key: net.ipv4.conf.eth9.rp_filter, value: 1}",
+            "net.ipv4",
+            ["names interface 'eth9', which 'r1' lacks", "its interfaces: all, default, eth0"],
+        ),
+        (
+            "{kind: sysctl, node: r1, key: kernel.panic, value: 1}",
+            "kernel",
+            ["is not a network sysctl", "only net.* is per-namespace"],
+        ),
+        (
+            "{kind: sysctl, node: r1, key: net.ipv4.ip_forward, value: ''}",
+            "''",
+            ["a sysctl value is one line of text"],
+        ),
     ],
 )
 def test_fault_reference_errors(fault: str, at: str, parts: list[str]) -> None:
