@@ -325,19 +325,28 @@ _add(
 
 
 # --- the author's own rule ------------------------------------------------------------------
+_RULE_LINE = Str(r"\s*(-A|--append|-I|--insert)\s+\S.*", "an iptables rule line starting with -A or -I")
 _add(
     "firewall-rule",
-    "One iptables rule line of the author's own (-A or -I), for what the named kinds do not cover,"
-    " such as a firewall on the path that drops the server's SYN-ACKs.",
+    "One iptables rule line of the author's own (-A or -I) added, or one of the node's own rules"
+    " deleted or replaced, for what the named kinds do not cover, such as a firewall on the path"
+    " that drops the server's SYN-ACKs, or an ACCEPT rule that goes missing.",
     {
         "node": NODE,
         "table": Field(Enum("filter", "nat", "mangle", "raw"), default="filter", doc="The iptables table."),
+        "action": Field(
+            Enum("add", "delete", "replace"),
+            default="add",
+            doc="add: append the rule; delete: remove the node's own rule; replace: put 'with' in its place.",
+        ),
         "rule": Field(
-            Str(r"\s*(-A|--append|-I|--insert)\s+\S.*", "an iptables rule line starting with -A or -I"),
+            _RULE_LINE,
             required=True,
             doc="The rule, as in a node's firewall: section (e.g. '-I FORWARD -i eth1 -p tcp"
-            " --tcp-flags SYN,ACK SYN,ACK -j DROP').",
+            " --tcp-flags SYN,ACK SYN,ACK -j DROP'); for delete and replace, one of the node's own"
+            " rules (the same words; -A and -I count as the same rule).",
         ),
+        "with": Field(_RULE_LINE, doc="For action: replace, the rule line that takes its place."),
     },
     "custom:firewall_rule",
     custom.check_firewall_rule,
