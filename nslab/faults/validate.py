@@ -72,7 +72,7 @@ def route_of(report: Report, node: m.Node, fault: m.Fault, key: str = "to") -> l
     found = [r for r in node.routes if r.to == target]
     if not found:
         known = ["default" if r.is_default else str(r.to) for r in node.routes]
-        hint = _hint(text, known, "its routes", f"{node.name!r} declares no routes")
+        hint = _hint(text, known, "its routes", f"{node.name!r} has no routes")
         report.error(fault.at(key), f"node {node.name!r} has no route to {text}", hint)
     return found
 

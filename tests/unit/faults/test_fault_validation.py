@@ -85,7 +85,7 @@ def test_every_kind_is_complete() -> None:
             "server",
             ["no IPv4 default route", "10.0.1.0/24 via 10.0.2.1"],
         ),
-        ("{kind: missing-return-route, node: inet, to: 10.0.1.0/24}", "10.0.1.0/24", ["declares no routes"]),
+        ("{kind: missing-return-route, node: inet, to: 10.0.1.0/24}", "10.0.1.0/24", ["has no routes"]),
         ("{kind: dead-listener, service: ap}", "ap", ["'ap' is not a service", "did you mean 'app'?"]),
         # changes that change nothing
         ("{kind: wrong-gateway, node: client, via: 10.0.1.1}", "10.0.1.1", ["already the gateway"]),

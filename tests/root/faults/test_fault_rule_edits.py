@@ -1,0 +1,39 @@
+"""firewall-rule delete/replace, and a fault applied on top of another, on a live build:
+the rules iptables holds are the edited ones, the client's pings stop, `nslab check` fails
+the goal, and the healthy build of the same file passes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.root.faults.test_fault_tools import assert_broken_grade, assert_healthy_grade, built, graded, run
+
+EXPECTED = {
+    "delete": ["-A FORWARD -i eth0 -o eth1"],
+    "replace": ["-A FORWARD -i eth0 -o eth1 -p udp", "-A FORWARD -i eth1 -o eth0"],
+    "chain": ["-A FORWARD -i eth1 -o eth0"],
+}
+
+
+def forward_rules(p: str) -> list[str]:
+    lines = run(p, "r1", "iptables", "-S", "FORWARD").text.splitlines()
+    # "-A FORWARD -i eth0 -o eth1 -m comment --comment nslab:... -j ACCEPT" -> the part before the comment
+    return [line.split(" -m comment")[0] for line in lines if line.startswith("-A ")]
+
+
+def pings(p: str) -> bool:
+    got = run(p, "client", "ping", "-n", "-c", "1", "-W", "1", "10.0.2.10")
+    return got.rc == 0
+
+
+@pytest.mark.parametrize("edit", sorted(EXPECTED))
+def test_rule_edits_live(prefix: str, edit: str) -> None:
+    with built("fault-rules", prefix, healthy=False, edit=edit) as p:
+        assert forward_rules(p) == EXPECTED[edit]
+        assert "-P FORWARD DROP" in run(p, "r1", "iptables", "-S", "FORWARD").text
+        assert not pings(p)
+        assert_broken_grade(graded(p))
+    with built("fault-rules", prefix, healthy=True, edit=edit) as p:
+        assert forward_rules(p) == ["-A FORWARD -i eth0 -o eth1", "-A FORWARD -i eth1 -o eth0"]
+        assert pings(p)
+        assert_healthy_grade(graded(p))
