@@ -179,6 +179,14 @@ class SolutionStep(Located):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Hint(Located):
+    """One hint; `when` keeps it to the variants it is about (like a solution step)."""
+
+    text: str
+    when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Param(Located):
     name: str
     choices: tuple[Any, ...] = ()
@@ -197,7 +205,7 @@ class Scenario(Located):
     services: tuple[Service, ...] = ()
     faults: tuple[Fault, ...] = ()
     checks: tuple[Check, ...] = ()
-    hints: tuple[str, ...] = ()
+    hints: tuple[Hint, ...] = ()
     solution: tuple[SolutionStep, ...] = ()
     explanation: str = ""
 
@@ -213,6 +221,10 @@ class Scenario(Located):
 
     def active_solution(self) -> tuple[SolutionStep, ...]:
         return tuple(s for s in self.solution if matches(s.when, self.chosen))
+
+    def active_hints(self) -> tuple[str, ...]:
+        """The hints for the chosen parameter values, in file order."""
+        return tuple(h.text for h in self.hints if matches(h.when, self.chosen))
 
 
 def matches(when: Mapping[str, tuple[Any, ...]], chosen: Mapping[str, Any]) -> bool:

@@ -353,6 +353,25 @@ SOLUTION_STEP = Struct(
 )
 
 
+def _plain_hint(value: str, node: YNode, ctx: Ctx, path: str) -> Any:
+    return m.Hint(text=value, loc=node.loc, locs={})
+
+
+HINT = Either(
+    scalar=Custom(Text(), _plain_hint, "a string"),
+    mapping=Struct(
+        "hint",
+        {
+            "text": Field(Text(), required=True, doc="The hint (markdown)."),
+            "when": Field(WHEN, default={}, doc="Only for these parameter values (the fault it is about)."),
+        },
+        _build(m.Hint),
+        doc="A hint shown only in some variants.",
+    ),
+    doc="A hint: text, or {text: ..., when: {...}} for a hint about one variant's fault.",
+)
+
+
 def _kind_struct(spec: KindSpec, common: dict[str, Field], cls: type, what: str) -> Struct:
     """One Struct per kind: the common keys plus the kind's own, which land in `params`.
 
@@ -464,7 +483,11 @@ def _scenario_struct(kinds: tuple[int, ...]) -> Struct:
                 default=(),
                 doc="Live probes that grade the lab (docs/checks.md).",
             ),
-            "hints": Field(ListOf(Text()), default=(), doc="From gentle to specific."),
+            "hints": Field(
+                ListOf(HINT),
+                default=(),
+                doc="From gentle to specific; a hint with when: only in some variants.",
+            ),
             "solution": Field(ListOf(SOLUTION_STEP), default=(), doc="The reference fix, as commands."),
             "explanation": Field(
                 Text(), default="", doc="Shown once solved: what was wrong and how to find it."

@@ -92,7 +92,12 @@ def _check_refs(report: Report, spec: Any, obj: Any, node_name: str | None) -> N
 
 
 def check_unused_params(report: Report, used: set[str]) -> None:
-    conditional: list[m.Fault | m.Check] = [*report.scenario.faults, *report.scenario.checks]
+    conditional: list[m.Fault | m.Check | m.SolutionStep | m.Hint] = [
+        *report.scenario.faults,
+        *report.scenario.checks,
+        *report.scenario.solution,
+        *report.scenario.hints,
+    ]
     named = {name for obj in conditional for name in obj.when}
     for name, param in report.scenario.params.items():
         if name not in used and name not in named:
@@ -105,10 +110,11 @@ def check_unused_params(report: Report, used: set[str]) -> None:
 
 def check_conditions(report: Report) -> None:
     scenario = report.scenario
-    groups: list[tuple[str, Iterable[m.Fault | m.Check | m.SolutionStep]]] = [
+    groups: list[tuple[str, Iterable[m.Fault | m.Check | m.SolutionStep | m.Hint]]] = [
         ("faults", scenario.faults),
         ("checks", scenario.checks),
         ("solution", scenario.solution),
+        ("hints", scenario.hints),
     ]
     for section, objs in groups:
         for i, obj in enumerate(objs):
@@ -117,7 +123,11 @@ def check_conditions(report: Report) -> None:
 
 
 def _check_condition(
-    report: Report, obj: m.Fault | m.Check | m.SolutionStep, path: str, name: str, values: tuple[Any, ...]
+    report: Report,
+    obj: m.Fault | m.Check | m.SolutionStep | m.Hint,
+    path: str,
+    name: str,
+    values: tuple[Any, ...],
 ) -> None:
     loc = obj.at(f"when.{name}")
     if name not in report.scenario.params:

@@ -4,6 +4,11 @@ the goal, and the healthy build of the same file passes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.root.faults.test_fault_tools import assert_broken_grade, assert_healthy_grade, built, graded, run
@@ -13,6 +18,12 @@ EXPECTED = {
     "replace": ["-A FORWARD -i eth0 -o eth1 -p udp", "-A FORWARD -i eth1 -o eth0"],
     "chain": ["-A FORWARD -i eth1 -o eth0"],
 }
+
+
+def nslab(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nslab", *args], capture_output=True, text=True, timeout=60, env=env
+    )
 
 
 def forward_rules(p: str) -> list[str]:
@@ -37,3 +48,12 @@ def test_rule_edits_live(prefix: str, edit: str) -> None:
         assert forward_rules(p) == ["-A FORWARD -i eth0 -o eth1", "-A FORWARD -i eth1 -o eth0"]
         assert pings(p)
         assert_healthy_grade(graded(p))
+
+
+def test_hints_follow_the_variant(prefix: str, tmp_path: Path) -> None:
+    env = dict(os.environ, NSLAB_PROGRESS_FILE=str(tmp_path / "p.json"))
+    env.pop("SUDO_USER", None)
+    with built("fault-rules", prefix, healthy=False, edit="delete") as p:
+        seen = [nslab("hint", "--lab", p, env=env) for _ in range(2)]
+    assert [s.stdout.splitlines()[0] for s in seen] == ["hint 1 of 2:", "hint 2 of 2:"], seen
+    assert "replies back" in seen[1].stdout and "protocols" not in seen[1].stdout
