@@ -4,6 +4,7 @@ the goal, and the healthy build of the same file passes."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -57,3 +58,13 @@ def test_hints_follow_the_variant(prefix: str, tmp_path: Path) -> None:
         seen = [nslab("hint", "--lab", p, env=env) for _ in range(2)]
     assert [s.stdout.splitlines()[0] for s in seen] == ["hint 1 of 2:", "hint 2 of 2:"], seen
     assert "replies back" in seen[1].stdout and "protocols" not in seen[1].stdout
+
+
+def test_selftest_param_runs_only_that_variant(prefix: str) -> None:
+    rules = str(Path(__file__).resolve().parents[2] / "scenarios" / "fault-rules.yaml")
+    done = nslab(
+        "selftest", rules, "--param", "edit=chain", "--prefix", prefix, "--json", env=dict(os.environ)
+    )
+    assert done.returncode == 0, done.stderr
+    variants = json.loads(done.stdout)["variants"]
+    assert [v["params"] for v in variants] == [{"edit": "chain"}]
