@@ -35,7 +35,7 @@ def drop_off_link_routes(scenario: m.Scenario, node_name: str) -> m.Scenario:
 
     Routes declared `onlink` are the exception: the kernel takes those without a subnet."""
     node = scenario.nodes[node_name]
-    kept = tuple(r for r in node.routes if getattr(r, "onlink", False) or gateway_on_link(node, r))
+    kept = tuple(r for r in node.routes if r.onlink or gateway_on_link(node, r))
     return scenario if kept == node.routes else update_node(scenario, node_name, routes=kept)
 
 

@@ -138,6 +138,8 @@ def _gateways_stay_on_link(
     after = m.Node(name=node.name, interfaces=interfaces)
     reported: set[m.IPAddress] = set()
     for route in node.routes:
+        if route.onlink:
+            continue  # the kernel takes an on-link gateway without a subnet around it
         if route.via is not None and route.via not in reported and not on_link(after, route.via, route.dev):
             reported.add(route.via)
             common = _common_prefix(old.ip, route.via)
@@ -271,7 +273,7 @@ def wrong_gateway(scenario: m.Scenario, fault: m.Fault, report: Report) -> None:
             report.error(fault.at("via"), f"{via} is already the gateway of that route")
         elif via.version != route.to.version:
             report.error(fault.at("via"), f"gateway {via} and route {route.to} differ in IP version")
-        elif not on_link(node, via, route.dev):
+        elif not route.onlink and not on_link(node, via, route.dev):
             subnets = ", ".join(f"{a.network} ({n})" for n, a in node.addresses()) or "none"
             report.error(
                 fault.at("via"),

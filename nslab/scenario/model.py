@@ -73,6 +73,9 @@ class Route(Located):
     metric: int | None = None
     type: RouteType = "unicast"
     src: IPAddress | None = None
+    onlink: bool = False  # the gateway is on dev's link even without a subnet there
+    mtu: int | None = None  # route metric: path MTU for this destination
+    advmss: int | None = None  # route metric: the MSS advertised to peers reached by this route
 
     @property
     def is_default(self) -> bool:

@@ -215,6 +215,17 @@ ROUTE = Struct(
             doc="unicast forwards; blackhole drops silently; unreachable/prohibit drop with an ICMP error.",
         ),
         "src": Field(IPAddr(), doc="Preferred source address (one of this node's)."),
+        "onlink": Field(
+            Bool(),
+            default=False,
+            doc="The gateway is on dev's link even though no subnet of the node holds it (needs dev).",
+        ),
+        "mtu": Field(
+            Int(68, 65535), doc="Path MTU for this destination (a route metric, as `ip route ... mtu`)."
+        ),
+        "advmss": Field(
+            Int(1, 65535), doc="TCP MSS advertised to hosts reached by this route (a route metric)."
+        ),
     },
     _build_route,
     doc="A static route in the node's main table.",
