@@ -121,6 +121,7 @@ class Node(Located):
     hosts: Mapping[str, tuple[IPAddress, ...]] = field(default_factory=dict)
     resolv: Resolv | None = None
     firewall: Firewall | None = None
+    setup: str = ""  # a shell script run once in the node after the build (nslab.labs.setup)
 
     def addresses(self) -> list[tuple[str, IPInterface]]:
         return [(i.name, a) for i in self.interfaces.values() for a in i.addresses]

@@ -305,6 +305,11 @@ NODE = Struct(
         ),
         "resolv": Field(RESOLV, doc="This node's /etc/resolv.conf."),
         "firewall": Field(FIREWALL, doc="iptables rules per table."),
+        "setup": Field(
+            Text(),
+            default="",
+            doc="Shell script run once, as root, in the node after the build (sh -e); it must finish.",
+        ),
     },
     _build(m.Node),
     doc="One network namespace.",
