@@ -161,7 +161,7 @@ def _once(
 
             click.echo("\nWhat was wrong:")
             prose.echo(graded.scenario.explanation)
-    elif not report.passed and graded.scenario.hints:
+    elif not report.passed and graded.scenario.active_hints():
         click.echo("stuck? 'nslab hint' shows the next hint")
     return report.passed
 

@@ -24,7 +24,7 @@ def hint_command(lab: str | None, again: bool) -> None:
     from nslab.labs import progress
 
     meta, scenario = running_scenario(resolve_lab(lab))
-    hints = scenario.hints
+    hints = scenario.active_hints()
     if not hints:
         click.echo(f"{scenario.name} has no hints; 'nslab check' says what each failing check saw")
         return

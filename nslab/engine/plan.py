@@ -209,7 +209,19 @@ def config_requests(plan: NodePlan) -> list[rtnl.Request]:
         requests.append(rtnl.add_neighbor(port.index, port.name, neighbor.ip, neighbor.mac))
     for route in node.routes:
         oif = ifaces[route.dev].index if route.dev else None
-        requests.append(rtnl.add_route(route.to, route.via, oif, route.metric, route.type, route.src))
+        requests.append(
+            rtnl.add_route(
+                route.to,
+                route.via,
+                oif,
+                route.metric,
+                route.type,
+                route.src,
+                onlink=route.onlink,
+                mtu=route.mtu,
+                advmss=route.advmss,
+            )
+        )
     for iface in ifaces.values():
         if not iface.up:
             requests.append(rtnl.set_link(iface.index, iface.name, up=False))

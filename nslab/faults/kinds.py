@@ -9,12 +9,12 @@ lab is built broken (nslab.faults.apply); the hooks in nslab.faults.validate run
 
 from __future__ import annotations
 
-from nslab.faults import custom, settings
+from nslab.faults import custom, readdress, settings, sysctls
 from nslab.faults import validate as v
 from nslab.scenario.kinds import FAULTS as FAULTS
 from nslab.scenario.kinds import KindSpec, SemanticHook
-from nslab.scenario.schema import Enum, Field, Int, IPAddr, Mac, Str
-from nslab.scenario.spec import HOSTNAME, IFNAME, NAME
+from nslab.scenario.schema import Any_, Enum, Field, Int, IPAddr, IPIface, Mac, Str
+from nslab.scenario.spec import HOSTNAME, IFNAME, NAME, SYSCTL
 
 NODE = Field(NAME, required=True, doc="Node the fault is applied to.")
 IFACE = Field(IFNAME, required=True, doc="Interface of that node (as declared under its interfaces).")
@@ -58,6 +58,19 @@ _add(
     },
     "interfaces:wrong_netmask",
     v.wrong_netmask,
+)
+_add(
+    "wrong-address",
+    "An interface carries a wrong address (wrong host part, wrong subnet, or both) in place of"
+    " one of its own; routes whose gateway it leaves off-link are lost, as in the kernel.",
+    {
+        "node": NODE,
+        "iface": IFACE,
+        "to": Field(IPIface(), required=True, doc="The wrong address, with prefix length (10.0.1.77/24)."),
+        "address": Field(IPAddr(), doc="Which address of the interface it replaces (default: its first)."),
+    },
+    "readdress:wrong_address",
+    readdress.check_wrong_address,
 )
 _add(
     "mtu-mismatch",
@@ -133,6 +146,18 @@ _add(
     },
     "routing:wrong_gateway",
     v.wrong_gateway,
+)
+_add(
+    "sysctl",
+    "One net.* sysctl of a node set to a value the lab does not work with, for settings the named"
+    " kinds do not cover (e.g. net.ipv4.conf.eth1.rp_filter=1, net.ipv4.ip_forward=0).",
+    {
+        "node": NODE,
+        "key": Field(SYSCTL, required=True, doc="The sysctl, as under a node's sysctls:."),
+        "value": Field(Any_(), required=True, doc="Its value (true/false become 1/0)."),
+    },
+    "sysctls:sysctl",
+    sysctls.check_sysctl,
 )
 _add(
     "forwarding-off",
@@ -300,19 +325,28 @@ _add(
 
 
 # --- the author's own rule ------------------------------------------------------------------
+_RULE_LINE = Str(r"\s*(-A|--append|-I|--insert)\s+\S.*", "an iptables rule line starting with -A or -I")
 _add(
     "firewall-rule",
-    "One iptables rule line of the author's own (-A or -I), for what the named kinds do not cover,"
-    " such as a firewall on the path that drops the server's SYN-ACKs.",
+    "One iptables rule line of the author's own (-A or -I) added, or one of the node's own rules"
+    " deleted or replaced, for what the named kinds do not cover, such as a firewall on the path"
+    " that drops the server's SYN-ACKs, or an ACCEPT rule that goes missing.",
     {
         "node": NODE,
         "table": Field(Enum("filter", "nat", "mangle", "raw"), default="filter", doc="The iptables table."),
+        "action": Field(
+            Enum("add", "delete", "replace"),
+            default="add",
+            doc="add: append the rule; delete: remove the node's own rule; replace: put 'with' in its place.",
+        ),
         "rule": Field(
-            Str(r"\s*(-A|--append|-I|--insert)\s+\S.*", "an iptables rule line starting with -A or -I"),
+            _RULE_LINE,
             required=True,
             doc="The rule, as in a node's firewall: section (e.g. '-I FORWARD -i eth1 -p tcp"
-            " --tcp-flags SYN,ACK SYN,ACK -j DROP').",
+            " --tcp-flags SYN,ACK SYN,ACK -j DROP'); for delete and replace, one of the node's own"
+            " rules (the same words; -A and -I count as the same rule).",
         ),
+        "with": Field(_RULE_LINE, doc="For action: replace, the rule line that takes its place."),
     },
     "custom:firewall_rule",
     custom.check_firewall_rule,

@@ -72,7 +72,7 @@ def route_of(report: Report, node: m.Node, fault: m.Fault, key: str = "to") -> l
     found = [r for r in node.routes if r.to == target]
     if not found:
         known = ["default" if r.is_default else str(r.to) for r in node.routes]
-        hint = _hint(text, known, "its routes", f"{node.name!r} declares no routes")
+        hint = _hint(text, known, "its routes", f"{node.name!r} has no routes")
         report.error(fault.at(key), f"node {node.name!r} has no route to {text}", hint)
     return found
 
@@ -138,6 +138,8 @@ def _gateways_stay_on_link(
     after = m.Node(name=node.name, interfaces=interfaces)
     reported: set[m.IPAddress] = set()
     for route in node.routes:
+        if route.onlink:
+            continue  # the kernel takes an on-link gateway without a subnet around it
         if route.via is not None and route.via not in reported and not on_link(after, route.via, route.dev):
             reported.add(route.via)
             common = _common_prefix(old.ip, route.via)
@@ -271,7 +273,7 @@ def wrong_gateway(scenario: m.Scenario, fault: m.Fault, report: Report) -> None:
             report.error(fault.at("via"), f"{via} is already the gateway of that route")
         elif via.version != route.to.version:
             report.error(fault.at("via"), f"gateway {via} and route {route.to} differ in IP version")
-        elif not on_link(node, via, route.dev):
+        elif not route.onlink and not on_link(node, via, route.dev):
             subnets = ", ".join(f"{a.network} ({n})" for n, a in node.addresses()) or "none"
             report.error(
                 fault.at("via"),

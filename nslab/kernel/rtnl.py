@@ -51,7 +51,9 @@ IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, IFLA_VXLAN_LOCAL6 = 2, 16, 17
 IFF_UP = 0x1
 
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST = 1, 2, 3, 4
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_TABLE = 1, 4, 5, 6, 7, 15
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_METRICS, RTA_TABLE = 1, 4, 5, 6, 7, 8, 15
+RTAX_MTU, RTAX_ADVMSS = 2, 8  # inside RTA_METRICS
+RTNH_F_ONLINK = 4  # rtm_flags: take the gateway as on the link even without a subnet there
 RTN_UNICAST, RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT = 1, 6, 7, 8
 RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 0, 253
 RTPROT_BOOT, RTPROT_STATIC = 3, 4
@@ -221,11 +223,18 @@ def add_route(
     metric: int | None = None,
     kind: str = "unicast",
     src: Any | None = None,
+    *,
+    onlink: bool = False,
+    mtu: int | None = None,
+    advmss: int | None = None,
 ) -> Request:
+    """One route of the main table. `mtu` and `advmss` are route metrics (as `ip route ...
+    mtu N advmss M`), nested in RTA_METRICS; `onlink` sets RTNH_F_ONLINK, which needs oif."""
     rtype = ROUTE_TYPES[kind]
     scope = RT_SCOPE_LINK if (rtype == RTN_UNICAST and via is None and oif) else RT_SCOPE_UNIVERSE
+    flags = RTNH_F_ONLINK if onlink else 0
     body = _RTMSG.pack(
-        _family(to.network_address), to.prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_STATIC, scope, rtype, 0
+        _family(to.network_address), to.prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_STATIC, scope, rtype, flags
     )
     if to.prefixlen:
         body += _attr(RTA_DST, to.network_address.packed)
@@ -237,6 +246,11 @@ def add_route(
         body += _u32(RTA_PRIORITY, metric)
     if src is not None:
         body += _attr(RTA_PREFSRC, src.packed)
+    metrics = (b"" if mtu is None else _u32(RTAX_MTU, mtu)) + (
+        b"" if advmss is None else _u32(RTAX_ADVMSS, advmss)
+    )
+    if metrics:
+        body += _attr(RTA_METRICS, metrics)
     what = f"add route {'default' if not to.prefixlen else to}" + (f" via {via}" if via else "")
     return Request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body, what)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from nslab.engine import state, statefiles
 from nslab.engine.naming import check_lab_name
 from nslab.errors import KernelError, LabStateError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -114,7 +117,23 @@ def up(
         builder = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services)
         with statefiles.owner_only_umask():
             result = run_build(builder)
+        setup_or_teardown(lab, scenario)
     return UpResult(lab, scenario, healthy, result.seconds, result.phases)
+
+
+def setup_or_teardown(lab: str, scenario: m.Scenario) -> None:
+    """The nodes' setup scripts; if one fails, the lab goes, as after any failed build."""
+    if not any(node.setup.strip() for node in scenario.nodes.values()):
+        return
+    from nslab.labs.setup import run_setup
+
+    try:
+        run_setup(lab, scenario)
+    except BaseException:
+        report = down_one(lab)
+        if report.problems:
+            log.warning("teardown after a failed setup script left: %s", "; ".join(report.problems))
+        raise
 
 
 def run_build(builder: Builder) -> BuildResult:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from nslab.engine import state, statefiles
 from nslab.errors import KernelError
-from nslab.labs.lifecycle import UpResult, down_one, load_copy, run_build
+from nslab.labs.lifecycle import UpResult, down_one, load_copy, run_build, setup_or_teardown
 
 if TYPE_CHECKING:
     from nslab.engine.build import ServiceStarter
@@ -41,4 +41,5 @@ def _reset_locked(lab: str, start_services: ServiceStarter, allow_exec: bool) ->
         built = run_build(
             Builder(scenario, lab, text, healthy=meta.healthy, seed=meta.seed, start_services=start_services)
         )
+    setup_or_teardown(lab, scenario)
     return UpResult(lab, scenario, meta.healthy, built.seconds, built.phases)

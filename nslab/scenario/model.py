@@ -80,6 +80,9 @@ class Route(Located):
     metric: int | None = None
     type: RouteType = "unicast"
     src: IPAddress | None = None
+    onlink: bool = False  # the gateway is on dev's link even without a subnet there
+    mtu: int | None = None  # route metric: path MTU for this destination
+    advmss: int | None = None  # route metric: the MSS advertised to peers reached by this route
 
     @property
     def is_default(self) -> bool:
@@ -125,6 +128,7 @@ class Node(Located):
     hosts: Mapping[str, tuple[IPAddress, ...]] = field(default_factory=dict)
     resolv: Resolv | None = None
     firewall: Firewall | None = None
+    setup: str = ""  # a shell script run once in the node after the build (nslab.labs.setup)
 
     def addresses(self) -> list[tuple[str, IPInterface]]:
         return [(i.name, a) for i in self.interfaces.values() for a in i.addresses]
@@ -188,6 +192,14 @@ class SolutionStep(Located):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Hint(Located):
+    """One hint; `when` keeps it to the variants it is about (like a solution step)."""
+
+    text: str
+    when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Param(Located):
     name: str
     choices: tuple[Any, ...] = ()
@@ -206,7 +218,7 @@ class Scenario(Located):
     services: tuple[Service, ...] = ()
     faults: tuple[Fault, ...] = ()
     checks: tuple[Check, ...] = ()
-    hints: tuple[str, ...] = ()
+    hints: tuple[Hint, ...] = ()
     solution: tuple[SolutionStep, ...] = ()
     explanation: str = ""
 
@@ -222,6 +234,10 @@ class Scenario(Located):
 
     def active_solution(self) -> tuple[SolutionStep, ...]:
         return tuple(s for s in self.solution if matches(s.when, self.chosen))
+
+    def active_hints(self) -> tuple[str, ...]:
+        """The hints for the chosen parameter values, in file order."""
+        return tuple(h.text for h in self.hints if matches(h.when, self.chosen))
 
 
 def matches(when: Mapping[str, tuple[Any, ...]], chosen: Mapping[str, Any]) -> bool:

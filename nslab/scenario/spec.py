@@ -43,9 +43,30 @@ from nslab.scenario.schema import (
     Text,
 )
 from nslab.scenario.schema.text import control_problem
-from nslab.scenario.yamlsrc import YNode
+from nslab.scenario.yamlsrc import YNode, YScalar
 
-NAME = Str(
+
+class _Name(Str):
+    """A name of nslab's own (node, service, lab). Capital letters get one error per name,
+    saying to lowercase it, rather than one per place that mentions the name: names become
+    namespace names, file names and command arguments, where case-folding would surprise."""
+
+    def convert(self, node: YScalar, ctx: Ctx, path: str) -> Any:
+        value: str = node.value
+        lower = value.lower()
+        if lower != value and self.pattern is not None and self.pattern.fullmatch(lower):
+            if value in ctx.once:
+                return INVALID
+            ctx.once.add(value)
+            return ctx.error(
+                node.loc,
+                f"{path}: {value!r} has capital letters; nslab names are lowercase",
+                f"write {lower!r} here and everywhere the scenario refers to it",
+            )
+        return super().convert(node, ctx, path)
+
+
+NAME = _Name(
     r"[a-z][a-z0-9-]{0,23}",
     "a name of lowercase letters, digits and '-' (at most 24, starting with a letter)",
 )
@@ -217,6 +238,17 @@ ROUTE = Struct(
             doc="unicast forwards; blackhole drops silently; unreachable/prohibit drop with an ICMP error.",
         ),
         "src": Field(IPAddr(), doc="Preferred source address (one of this node's)."),
+        "onlink": Field(
+            Bool(),
+            default=False,
+            doc="The gateway is on dev's link even though no subnet of the node holds it (needs dev).",
+        ),
+        "mtu": Field(
+            Int(68, 65535), doc="Path MTU for this destination (a route metric, as `ip route ... mtu`)."
+        ),
+        "advmss": Field(
+            Int(1, 65535), doc="TCP MSS advertised to hosts reached by this route (a route metric)."
+        ),
     },
     _build_route,
     doc="A static route in the node's main table.",
@@ -300,6 +332,11 @@ NODE = Struct(
         ),
         "resolv": Field(RESOLV, doc="This node's /etc/resolv.conf."),
         "firewall": Field(FIREWALL, doc="iptables rules per table."),
+        "setup": Field(
+            Text(),
+            default="",
+            doc="Shell script run once, as root, in the node after the build (sh -e); it must finish.",
+        ),
     },
     _build(m.Node),
     doc="One network namespace.",
@@ -356,6 +393,25 @@ SOLUTION_STEP = Struct(
     },
     _build(m.SolutionStep),
     doc="One step of the reference fix.",
+)
+
+
+def _plain_hint(value: str, node: YNode, ctx: Ctx, path: str) -> Any:
+    return m.Hint(text=value, loc=node.loc, locs={})
+
+
+HINT = Either(
+    scalar=Custom(Text(), _plain_hint, "a string"),
+    mapping=Struct(
+        "hint",
+        {
+            "text": Field(Text(), required=True, doc="The hint (markdown)."),
+            "when": Field(WHEN, default={}, doc="Only for these parameter values (the fault it is about)."),
+        },
+        _build(m.Hint),
+        doc="A hint shown only in some variants.",
+    ),
+    doc="A hint: text, or {text: ..., when: {...}} for a hint about one variant's fault.",
 )
 
 
@@ -477,7 +533,11 @@ def _scenario_struct(kinds: tuple[int, ...]) -> Struct:
                 default=(),
                 doc="Live probes that grade the lab (docs/checks.md).",
             ),
-            "hints": Field(ListOf(Text()), default=(), doc="From gentle to specific."),
+            "hints": Field(
+                ListOf(HINT),
+                default=(),
+                doc="From gentle to specific; a hint with when: only in some variants.",
+            ),
             "solution": Field(ListOf(SOLUTION_STEP), default=(), doc="The reference fix, as commands."),
             "explanation": Field(
                 Text(), default="", doc="Shown once solved: what was wrong and how to find it."

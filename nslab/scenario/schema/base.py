@@ -30,6 +30,7 @@ class Ctx:
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.broken: set[str] = set()  # paths of map entries that failed validation
+        self.once: set[str] = set()  # problems said once per file, however often they recur
         self._visits = 0
 
     def error(self, loc: Loc, message: str, hint: str | None = None) -> Any:
@@ -42,11 +43,43 @@ class Ctx:
             raise TooLarge
 
 
+# How alike a suggestion must be (difflib's ratio). 0.75 still catches one swapped, missing
+# or extra letter in a short word ('eht0', 'rol', 'pign'), but no longer offers a different
+# name that merely shares half its letters ('srv' -> 'server', 'web' -> 'dns-web').
+CLOSE_ENOUGH = 0.75
+_NUMBER = re.compile(r"\d+")
+
+
+def _other_number(word: str, choice: str) -> bool:
+    """eth1 and eth0, r1 and r2: names that differ only in a number are different things
+    (but eth00 is a typo of eth0: the same number)."""
+    if _NUMBER.sub("#", word) != _NUMBER.sub("#", choice):
+        return False
+    return [int(n) for n in _NUMBER.findall(word)] != [int(n) for n in _NUMBER.findall(choice)]
+
+
+def _slip(word: str, choice: str) -> bool:
+    """Two letters swapped or one letter doubled or dropped: typos that difflib's ratio
+    undervalues in very short words ('lba' for 'lab', 'yy' for 'y')."""
+    if len(word) == len(choice):
+        diff = [i for i, (a, b) in enumerate(zip(word, choice, strict=True)) if a != b]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == choice[diff[1]]
+    short, long = sorted((word, choice), key=len)
+    return len(long) == len(short) + 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:
-    """A suggestion for a near-miss name: same letters in another case, or a close spelling."""
+    """A suggestion for a near-miss name: same letters in another case, or a close spelling.
+
+    Only a close one: a wrong suggestion sends the author to fix the wrong thing, so when
+    nothing is close the caller's own hint (usually the list of valid names) is better."""
     options = [str(c) for c in choices]
     folded = [c for c in options if c.lower() == word.lower()]
-    close = folded or difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if folded:
+        return f"did you mean {folded[0]!r}?"
+    close = difflib.get_close_matches(word, options, n=5, cutoff=CLOSE_ENOUGH)
+    close += [c for c in options if c not in close and _slip(word, c)]
+    close = [c for c in close if not _other_number(word.lower(), c.lower())]
     return f"did you mean {close[0]!r}?" if close else None
 
 

@@ -197,6 +197,7 @@ def _check_route(
             )
         elif not report.incomplete(node) and not any(route.src == a.ip for _, a in node.addresses()):
             report.error(route.at("src"), f"{path}.src: {route.src} is not an address of {node.name!r}")
+    _check_route_extras(report, route, path)
     if route.type != "unicast":
         for key_name in ("via", "dev"):
             if getattr(route, key_name) is not None:
@@ -253,6 +254,9 @@ def _check_gateway(
                 "add dev: with the interface that faces the gateway",
             )
         return
+    if route.onlink:
+        _check_onlink_gateway(report, node, route, via, dev, path)
+        return
     on_link = [
         (name, a) for name, a in node.addresses() if via in a.network and (dev is None or name == dev.name)
     ]
@@ -285,6 +289,43 @@ def _check_gateway(
         )
 
 
+def _check_route_extras(report: Report, route: m.Route, path: str) -> None:
+    """onlink, mtu and advmss: what the kernel needs before it takes them."""
+    if route.onlink and (route.type != "unicast" or route.via is None or route.dev is None):
+        need = "a unicast route" if route.type != "unicast" else "both 'via' and 'dev'"
+        report.error(
+            route.at("onlink"),
+            f"{path}.onlink: an on-link gateway needs {need}",
+            "onlink says 'this gateway is on dev's link': name the gateway (via) and the link (dev)",
+        )
+    if route.type != "unicast":
+        for key_name in ("mtu", "advmss"):
+            if getattr(route, key_name) is not None:
+                report.error(
+                    route.at(key_name),
+                    f"{path}.{key_name}: a {route.type} route sends nothing, so it has no {key_name}",
+                )
+    if route.mtu is not None and route.to.version == 6 and route.mtu < 1280:
+        report.error(route.at("mtu"), f"{path}.mtu: IPv6 needs an MTU of at least 1280, not {route.mtu}")
+
+
+def _check_onlink_gateway(
+    report: Report, node: m.Node, route: m.Route, via: m.IPAddress, dev: m.Interface | None, path: str
+) -> None:
+    """An on-link gateway needs no subnet of the node around it, but something on dev's
+    segment must answer for it, or every packet of the route waits on an ARP no one answers."""
+    if dev is None or report.partial:
+        return
+    here = report.domain(node.name, dev.name)
+    holders = [o for o in report.owners(via) if o[0] != node.name and report.domain(*o) == here]
+    if not holders:
+        report.error(
+            route.at("via"),
+            f"{path}.via: no node on the segment of {node.name}:{dev.name} has the on-link gateway {via}",
+            "give the gateway's address to the router on that link",
+        )
+
+
 def _addresses_on(report: Report, segments: set[Pair], net: m.IPNetwork, exclude: str) -> list[str]:
     out = []
     for other in report.scenario.nodes.values():
@@ -296,22 +337,30 @@ def _addresses_on(report: Report, segments: set[Pair], net: m.IPNetwork, exclude
     return out
 
 
-def _check_sysctls(report: Report, node: m.Node) -> None:
+def sysctl_interface(node: m.Node, key: str) -> tuple[str, str] | None:
+    """(interface, hint) when a per-interface sysctl names an interface the node lacks."""
     names = {*node.interfaces, "all", "default", "lo"}
     if node.kind == "switch":
         names.add(m.SWITCH_BRIDGE)
+    match = _IFACE_SYSCTL.match(key)
+    if not match:
+        return None
+    name = match.group(1).replace("/", ".")
+    if name in names or (node.kind == "switch" and SWITCH_PORT.fullmatch(name)):
+        return None
+    return name, did_you_mean(name, sorted(names)) or "its interfaces: " + ", ".join(sorted(names))
+
+
+def _check_sysctls(report: Report, node: m.Node) -> None:
     for key, value in node.sysctls.items():
         loc = node.at(f"sysctls.{key}")
-        match = _IFACE_SYSCTL.match(key)
-        if match:
-            name = match.group(1).replace("/", ".")
-            if name not in names and not (node.kind == "switch" and SWITCH_PORT.fullmatch(name)):
-                hint = did_you_mean(name, sorted(names)) or "its interfaces: " + ", ".join(sorted(names))
-                report.error(
-                    loc,
-                    f"nodes.{node.name}.sysctls: {key} names interface {name!r}, which {node.name!r} lacks",
-                    hint,
-                )
+        problem = sysctl_interface(node, key)
+        if problem is not None:
+            report.error(
+                loc,
+                f"nodes.{node.name}.sysctls: {key} names interface {problem[0]!r}, which {node.name!r} lacks",
+                problem[1],
+            )
         if key == "net.ipv4.ip_forward" and node.kind == "router" and value == "0":
             report.error(
                 loc,

@@ -3,6 +3,7 @@ parameters that are declared but unused, `when:` conditions, solution steps."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from nslab.errors import Loc
 from nslab.scenario import model as m
 from nslab.scenario.schema import Ref, did_you_mean
+from nslab.scenario.semantic.faultorder import report_for
 from nslab.scenario.semantic.report import Report
 
 log = logging.getLogger(__name__)
@@ -41,22 +43,32 @@ def check_kinds(report: Report) -> None:
             )
         check_names.setdefault(chk.name, chk.at("name"))
         _run_kind(report, CHECKS.get(chk.kind), chk, chk.node)
-    for fault in scenario.faults:
+    for index, fault in enumerate(scenario.faults):
         node = fault.params.get("node")
-        _run_kind(report, FAULTS.get(fault.kind), fault, node if isinstance(node, str) else None)
+        # Each fault meets the lab that the faults before it (in its variant) produce.
+        seen = report_for(report, FAULTS, index)
+        before = len(report.diagnostics)
+        _run_kind(report, FAULTS.get(fault.kind), fault, node if isinstance(node, str) else None, seen)
+        if seen is not report:
+            # Say so: the author reads the healthy file and may not see why the lab differs.
+            report.diagnostics[before:] = [
+                dataclasses.replace(d, message=f"{d.message} (in the lab the faults above it leave)")
+                for d in report.diagnostics[before:]
+            ]
 
 
-def _run_kind(report: Report, spec: Any, obj: Any, node: str | None) -> None:
+def _run_kind(report: Report, spec: Any, obj: Any, node: str | None, seen: Report | None = None) -> None:
     _check_refs(report, spec, obj, node)
     if spec.semantic is None:
         return
+    seen = seen or report
     if not report.partial:
-        spec.semantic(report.scenario, obj, report)
+        spec.semantic(seen.scenario, obj, seen)
         return
     # With structural errors elsewhere a kind's hook may meet a half-built scenario; the
     # errors already found explain the file, so a hook that trips over the gaps is skipped.
     try:
-        spec.semantic(report.scenario, obj, report)
+        spec.semantic(seen.scenario, obj, seen)
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
         log.debug("semantic hook of %s skipped on a partial scenario: %r", spec.name, exc)
 
@@ -80,7 +92,12 @@ def _check_refs(report: Report, spec: Any, obj: Any, node_name: str | None) -> N
 
 
 def check_unused_params(report: Report, used: set[str]) -> None:
-    conditional: list[m.Fault | m.Check] = [*report.scenario.faults, *report.scenario.checks]
+    conditional: list[m.Fault | m.Check | m.SolutionStep | m.Hint] = [
+        *report.scenario.faults,
+        *report.scenario.checks,
+        *report.scenario.solution,
+        *report.scenario.hints,
+    ]
     named = {name for obj in conditional for name in obj.when}
     for name, param in report.scenario.params.items():
         if name not in used and name not in named:
@@ -93,10 +110,11 @@ def check_unused_params(report: Report, used: set[str]) -> None:
 
 def check_conditions(report: Report) -> None:
     scenario = report.scenario
-    groups: list[tuple[str, Iterable[m.Fault | m.Check | m.SolutionStep]]] = [
+    groups: list[tuple[str, Iterable[m.Fault | m.Check | m.SolutionStep | m.Hint]]] = [
         ("faults", scenario.faults),
         ("checks", scenario.checks),
         ("solution", scenario.solution),
+        ("hints", scenario.hints),
     ]
     for section, objs in groups:
         for i, obj in enumerate(objs):
@@ -105,7 +123,11 @@ def check_conditions(report: Report) -> None:
 
 
 def _check_condition(
-    report: Report, obj: m.Fault | m.Check | m.SolutionStep, path: str, name: str, values: tuple[Any, ...]
+    report: Report,
+    obj: m.Fault | m.Check | m.SolutionStep | m.Hint,
+    path: str,
+    name: str,
+    values: tuple[Any, ...],
 ) -> None:
     loc = obj.at(f"when.{name}")
     if name not in report.scenario.params:

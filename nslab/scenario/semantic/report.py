@@ -28,10 +28,9 @@ class Report:
 
     def node(self, name: str, loc: Loc, what: str = "node") -> m.Node | None:
         found = self.scenario.nodes.get(name)
-        if found is None and f"nodes.{name}" not in self.broken:
-            invalid = [
-                p.split(".", 1)[1] for p in self.broken if p.startswith("nodes.") and p.count(".") == 1
-            ]
+        invalid = [p.split(".", 1)[1] for p in self.broken if p.startswith("nodes.") and p.count(".") == 1]
+        # 'client' refers to a node declared as 'Client': that declaration's error says it all.
+        if found is None and name.lower() not in (n.lower() for n in invalid):
             names = tuple(sorted([*self.scenario.nodes, *invalid]))
             hint = did_you_mean(name, names) or "known nodes: " + ", ".join(names)
             self.error(loc, f"{what} {name!r} is not a node of this scenario", hint)

@@ -144,3 +144,24 @@ def test_firewall_rules_with_negation_and_quoted_words_load(prefix: str, tmp_pat
         assert '--comment "no telnet here"' in rules
     finally:
         lab.down_one(prefix)
+
+
+def test_onlink_gateway_and_route_metrics_read_back(prefix: str) -> None:
+    lab.up(str(SCENARIOS / "engine-routes.yaml"), prefix=prefix)
+    host = f"{prefix}-host"
+    try:
+        shown = ns_run(host, "ip", "route", "show").stdout
+        assert "default via 192.0.2.1 dev eth0 proto static onlink" in shown, shown
+        assert "10.0.2.0/24 via 192.0.2.1 dev eth0 proto static metric 5 onlink mtu 1400 advmss 1300" in shown
+        with NetNS(host, flags=0) as ipr:
+            # A dump, filtered here (get_routes(dst=...) asks for a lookup: a cloned route).
+            (route,) = [r for r in ipr.get_routes(table=254) if r.get_attr("RTA_DST") == "10.0.2.0"]
+            assert route["flags"] & 4  # RTNH_F_ONLINK
+            metrics = route.get_attr("RTA_METRICS")
+            assert metrics.get_attr("RTAX_MTU") == 1400 and metrics.get_attr("RTAX_ADVMSS") == 1300
+        # The /32 host reaches the server through its on-link gateway, and the route's MTU holds.
+        assert ping(host, "10.0.2.10")
+        big = ns_run(host, "ping", "-c1", "-W1", "-M", "do", "-s", "1373", "10.0.2.10")
+        assert big.returncode != 0 and "message too long, mtu=1400" in big.stdout + big.stderr, big
+    finally:
+        lab.down_one(prefix)

@@ -164,6 +164,30 @@ def stale_hosts_entry(p: str, healthy: bool) -> None:
         assert not reaches(p, "client", "server.lab") and reaches(p, "client", SERVER)
 
 
+def wrong_address(p: str, healthy: bool) -> None:
+    addr = run(p, "client", "ip", "-br", "addr", "show", "eth0")
+    routes = run(p, "client", "ip", "route", "show").text
+    if healthy:
+        assert "10.0.1.10/24" in addr and "default via 10.0.1.1" in routes, (addr, routes)
+        assert reaches(p, "client", SERVER)
+        return
+    assert "10.0.7.10/24" in addr, addr
+    # The gateway is off-link now, so the default route went with the old address.
+    assert routes.strip() == "10.0.7.0/24 dev eth0 proto kernel scope link src 10.0.7.10", routes
+    assert "Network is unreachable" in ping(p, "client", SERVER)
+
+
+def sysctl_arp_ignore(p: str, healthy: bool) -> None:
+    value = run(p, "r1", "sysctl", "-n", "net.ipv4.conf.eth0.arp_ignore").text.strip()
+    if healthy:
+        assert value == "0" and reaches(p, "client", SERVER)
+        return
+    assert value == "8", value
+    assert not reaches(p, "client", SERVER)
+    neigh = run(p, "client", "ip", "neigh", "show", "10.0.1.1")
+    assert "INCOMPLETE" in neigh or "FAILED" in neigh, neigh  # r1 no longer answers ARP on eth0
+
+
 SYMPTOMS: dict[str, Callable[[str, bool], None]] = {
     "missing-route": no_route_on_client,
     "missing-default-route": no_route_on_client,
@@ -179,6 +203,8 @@ SYMPTOMS: dict[str, Callable[[str, bool], None]] = {
     "mtu-mismatch": mtu_mismatch,
     "wrong-static-arp": wrong_static_arp,
     "stale-hosts-entry": stale_hosts_entry,
+    "wrong-address": wrong_address,
+    "sysctl": sysctl_arp_ignore,
 }
 
 

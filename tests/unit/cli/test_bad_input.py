@@ -267,3 +267,14 @@ def test_after_start_up_ctrl_c_is_a_keyboard_interrupt_again() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout == "True\n", done.stderr
+
+
+@needs_root
+def test_selftest_param_must_be_a_declared_choice() -> None:
+    rules = str(Path(__file__).resolve().parents[2] / "scenarios" / "fault-rules.yaml")
+    assert_clean(
+        run("selftest", rules, "--param", "edit=move"), 2, "--param edit='move' is not one of its choices"
+    )
+    assert_clean(
+        run("selftest", rules, "--param", "edti=delete"), 2, "no parameter 'edti'", "did you mean 'edit'?"
+    )

@@ -122,6 +122,78 @@ def test_validation_errors(fault: str, at: str, parts: tuple[str, ...]) -> None:
     one_error(fault, at, *parts)
 
 
+TELNET = "-A FORWARD -p tcp --dport 23 -j REJECT"
+
+
+def test_delete_blanks_the_nodes_own_line_in_place() -> None:
+    # -I and other spacing name the same rule: its words after -A/-I are what count.
+    healthy, out = broken(
+        "{kind: firewall-rule, node: r1, action: delete, rule: '-I FORWARD  -p tcp --dport 23 -j REJECT'}"
+    )
+    fw = healthy.nodes["r1"].firewall
+    assert fw is not None
+    expected = update_node(healthy, "r1", firewall=m.Firewall(filter="-N LOGDROP\n-A LOGDROP -j DROP\n\n"))
+    assert out == expected
+    assert TELNET not in out.nodes["r1"].firewall.filter  # type: ignore[union-attr]
+
+
+def test_replace_rewrites_the_line_in_place() -> None:
+    new = "-A FORWARD -p tcp --dport 25 -j REJECT"
+    healthy, out = broken(f"{{kind: firewall-rule, node: r1, action: replace, rule: {TELNET}, with: {new}}}")
+    fw = out.nodes["r1"].firewall
+    assert fw is not None and fw.filter.splitlines() == ["-N LOGDROP", "-A LOGDROP -j DROP", new]
+    assert out == update_node(healthy, "r1", firewall=m.Firewall(filter=fw.filter))
+
+
+@pytest.mark.parametrize(
+    ("fault", "at", "parts"),
+    [
+        (
+            "{kind: firewall-rule, node: r1, action: delete, rule: -A FORWARD -p tcp --dport 22 -j REJECT}",
+            "-A FORWARD",
+            (
+                "'r1' has no such rule in its filter table to delete",
+                "its rules: -A LOGDROP -j DROP; " + TELNET,
+            ),
+        ),
+        (
+            "{kind: firewall-rule, node: server, action: delete, rule: -A INPUT -j DROP}",
+            "-A INPUT",
+            ("no such rule", "its filter table has no rules"),
+        ),
+        (
+            f"{{kind: firewall-rule, node: r1, action: replace, rule: {TELNET}}}",
+            "replace",
+            ("action: replace needs 'with'",),
+        ),
+        (
+            f"{{kind: firewall-rule, node: r1, action: delete, rule: {TELNET}, with: -A INPUT -j DROP}}",
+            "-A INPUT -j DROP",
+            ("'with' belongs to action: replace, not delete",),
+        ),
+        (
+            f"{{kind: firewall-rule, node: r1, action: replace, rule: {TELNET},"
+            " with: '-I FORWARD -p tcp  --dport 23 -j REJECT'}",
+            "'-I FORWARD",
+            ("matches what the old one did", "nothing would change"),
+        ),
+        (
+            f"{{kind: firewall-rule, node: r1, action: replace, rule: {TELNET}, with: -A FORWARD -j DORP}}",
+            "-A FORWARD -j DORP",
+            ("unknown target 'DORP'", "DROP"),
+        ),
+        (
+            f"{{kind: firewall-rule, node: r1, action: replace, rule: {TELNET},"
+            " with: -A FORWARD -o eth9 -j DROP}",
+            "-A FORWARD -o eth9",
+            ("no interface 'eth9'",),
+        ),
+    ],
+)
+def test_delete_and_replace_errors(fault: str, at: str, parts: tuple[str, ...]) -> None:
+    one_error(fault, at, *parts)
+
+
 def test_the_shipped_syn_ack_lab_uses_it() -> None:
     """The SYN-ACK drop is what the named kinds cannot express (they match --dport only)."""
     scenario = loader.load(str(SCENARIOS / "shop-never-loads.yaml"))

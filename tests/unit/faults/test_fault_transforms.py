@@ -125,6 +125,35 @@ def test_wrong_netmask_on_a_named_address() -> None:
     assert out == update_iface(healthy, "client", "eth0", addresses=expected)
 
 
+def test_wrong_address_with_a_wrong_host_part_keeps_every_route() -> None:
+    healthy, out = broken("{kind: wrong-address, node: client, iface: eth0, to: 10.0.1.99/24}")
+    expected = (iface("10.0.1.99/24"), iface("2001:db8:1::10/64"))
+    assert out == update_iface(healthy, "client", "eth0", addresses=expected)
+
+
+def test_wrong_address_in_another_subnet_loses_the_routes_it_leaves_off_link() -> None:
+    # As in the kernel: 10.0.1.1 is no longer on-link, so both routes through it go.
+    healthy, out = broken("{kind: wrong-address, node: client, iface: eth0, to: 10.0.7.10/24}")
+    expected = (iface("10.0.7.10/24"), iface("2001:db8:1::10/64"))
+    readdressed = update_iface(healthy, "client", "eth0", addresses=expected)
+    assert out == update_node(readdressed, "client", routes=())
+
+
+def test_wrong_address_of_a_named_address_leaves_the_other_family_alone() -> None:
+    healthy, out = broken(
+        '{kind: wrong-address, node: client, iface: eth0, address: "2001:db8:1::10", to: "2001:db8:9::10/64"}'
+    )
+    expected = (iface("10.0.1.10/24"), iface("2001:db8:9::10/64"))
+    assert out == update_iface(healthy, "client", "eth0", addresses=expected)
+
+
+def test_sysctl_sets_one_key_and_keeps_the_others() -> None:
+    healthy, out = broken("{kind: sysctl, node: r1, key: net.ipv4.conf.eth1.rp_filter, value: 1}")
+    assert out == update_node(healthy, "r1", sysctls={"net.ipv4.conf.eth1.rp_filter": "1"})
+    healthy, out = broken("{kind: sysctl, node: r1, key: net.ipv4.ip_forward, value: false}")
+    assert out == update_node(healthy, "r1", sysctls={"net.ipv4.ip_forward": "0"})
+
+
 def test_mtu_mismatch_on_one_interface() -> None:
     healthy, out = broken("{kind: mtu-mismatch, node: server, iface: eth0, mtu: 1500}")
     assert out == update_iface(healthy, "server", "eth0", mtu=1500)

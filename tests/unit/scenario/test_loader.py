@@ -93,7 +93,7 @@ def test_alias_bomb_is_a_clean_error_reported_once() -> None:
     found = errors("\n".join(lines) + "\n")
     assert any("unknown key 'bomb9'" in e for e in found)
     assert [e for e in found if "hints[" in e] == [
-        "s.yaml:11:8: error: hints[0]: expected a string, got a list"
+        "s.yaml:11:8: error: hints[0]: expected a string, or a mapping (hint), got a list"
     ]
 
 
@@ -246,3 +246,27 @@ def test_no_edit_of_a_good_file_gives_anything_but_scenario_errors(data: st.Data
             text = text[:at] + text[at + data.draw(st.integers(1, 6)) :]
     scenario, found = loader.check_text(text, "s.yaml")
     assert (scenario is None) == bool(found)
+
+
+def test_hints_with_when_are_shown_only_in_their_variant() -> None:
+    text = """
+metadata: {name: h, title: t}
+params:
+  fault: {choices: [down, moved]}
+nodes:
+  a: {interfaces: {eth0: {addresses: [10.0.0.1/24]}}}
+  b: {interfaces: {eth0: {addresses: [10.0.0.2/24]}}}
+links: [[a:eth0, b:eth0]]
+faults:
+  - {kind: interface-down, node: a, iface: eth0, when: {fault: down}}
+  - {kind: wrong-address, node: a, iface: eth0, to: 10.0.0.9/24, when: {fault: moved}}
+hints:
+  - Start at a.
+  - {text: Is eth0 up?, when: {fault: down}}
+  - {text: Which address does a have?, when: {fault: [moved]}}
+"""
+    down = loader.load_text(text, "h.yaml", overrides={"fault": "down"})
+    moved = loader.load_text(text, "h.yaml", overrides={"fault": "moved"})
+    assert down.active_hints() == ("Start at a.", "Is eth0 up?")
+    assert moved.active_hints() == ("Start at a.", "Which address does a have?")
+    assert [h.when for h in down.hints] == [{}, {"fault": ("down",)}, {"fault": ("moved",)}]

@@ -70,6 +70,21 @@ def test_did_you_mean_prefers_a_case_match_then_a_close_spelling() -> None:
     assert did_you_mean("zzz", ["host", "router"]) is None
 
 
+def test_did_you_mean_stays_quiet_when_nothing_is_close() -> None:
+    # Half the letters in common is not a typo: the caller's list of names helps more.
+    assert did_you_mean("srv", ["client", "server"]) is None
+    # Another number is another thing, not a misspelling of it...
+    assert did_you_mean("eth1", ["eth0"]) is None
+    assert did_you_mean("r2", ["r1", "h2"]) is None
+    # ...but the same number written differently, and one-letter slips, still get a suggestion.
+    assert did_you_mean("eth00", ["eth0"]) == "did you mean 'eth0'?"
+    assert did_you_mean("eht0", ["eth0", "eth1"]) == "did you mean 'eth0'?"
+    assert did_you_mean("form", ["from", "name"]) == "did you mean 'from'?"
+    assert did_you_mean("lba", ["lab", "."]) == "did you mean 'lab'?"
+    assert did_you_mean("yy", ["x", "y"]) == "did you mean 'y'?"
+    assert did_you_mean("ab", ["xy"]) is None
+
+
 def test_join_path_quotes_keys_that_are_not_plain_words() -> None:
     assert join_path("", "nodes") == "nodes"
     assert join_path("nodes", "r1") == "nodes.r1"

@@ -143,8 +143,8 @@ def test_report_lookups_for_kind_hooks() -> None:
         "'web' is not a service of this scenario",
     ]
     assert [d.hint for d in report.diagnostics] == [
-        "did you mean 'r1'?",
-        "did you mean 'eth1'?",
+        "known nodes: h1, h2, h3, r1, sw1",  # r11 is no typo of r1: another number
+        "its interfaces: eth0, eth1",
         "the scenario declares no services",
     ]
 
@@ -233,4 +233,34 @@ links: [[h:eth0, sw], [r2:eth0, sw], [r3:eth0, sw]]
 """
     assert errors(text) == [
         "nodes.h.routes[3]: a second route to 10.9.0.0/16 with the same metric (the first is at line 10)"
+    ]
+
+
+def test_a_capitalised_node_name_is_one_error_however_often_it_is_used() -> None:
+    text = """
+metadata: {name: upper, title: t}
+nodes:
+  Client:
+    interfaces: {eth0: {addresses: [10.0.0.1/24]}}
+  server:
+    interfaces: {eth0: {addresses: [10.0.0.2/24]}}
+links:
+  - [Client:eth0, server:eth0]
+services:
+  - {name: web, kind: tcp, node: Client, port: 80}
+checks:
+  - {name: reach, kind: ping, from: Client, to: 10.0.0.2}
+  - {name: again, kind: ping, from: client, to: 10.0.0.2}
+solution:
+  - {node: Client, run: "true"}
+"""
+    with pytest.raises(ScenarioError) as caught:
+        loader.load_text(text, "u.yaml")
+    found = [(d.loc.line, d.message, d.hint) for d in caught.value.diagnostics]
+    assert found == [
+        (
+            4,
+            "nodes.Client: 'Client' has capital letters; nslab names are lowercase",
+            "write 'client' here and everywhere the scenario refers to it",
+        )
     ]
