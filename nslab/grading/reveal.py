@@ -112,6 +112,11 @@ def _sockets(c: m.Check) -> str:
     return f"{c.node}'s TCP sockets are not in the shape a healthy service leaves them"
 
 
+def _arp(c: m.Check) -> str:
+    who = c.params.get("who_has")
+    return f"on {c.params.get('iface')} of {c.node}, the answers to who-has {who} are not right"
+
+
 SYMPTOMS: dict[str, Callable[[m.Check], str]] = {
     "ping": _ping,
     "tcp": _tcp,
@@ -127,6 +132,7 @@ SYMPTOMS: dict[str, Callable[[m.Check], str]] = {
     "iptables": _iptables,
     "listening": _listening,
     "sockets": _sockets,
+    "arp": _arp,
 }
 
 

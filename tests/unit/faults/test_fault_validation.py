@@ -242,7 +242,7 @@ def test_every_kind_is_complete() -> None:
         (
             "{kind: sysctl, node: r1, key: kernel.panic, value: 1}",
             "kernel",
-            ["is not a network sysctl", "only net.* is per-namespace"],
+            ["is not a network sysctl", "only net.* sysctls are per namespace"],
         ),
         (
             "{kind: sysctl, node: r1, key: net.ipv4.ip_forward, value: ''}",

@@ -47,6 +47,7 @@ from nslab.kernel import rtnl
 from nslab.scenario import loader
 from nslab.scenario import model as m
 
+RTNH_F_ONLINK = 4  # linux/rtnetlink.h: the gateway is on the link even without a subnet there
 REPO = Path(__file__).resolve().parents[3]
 SCENARIO_FILES = sorted([*REPO.glob("scenarios/*.yaml"), *REPO.glob("tests/scenarios/*.yaml")])
 # 44 files gave 4787 requests when this test was written; far fewer means we compare nothing.
@@ -226,7 +227,7 @@ def _route(route: m.Route, oif: int | None) -> Expected:
         "proto": rt_proto["static"],
         "scope": scope,
         "type": rt_type[route.type],
-        "flags": 0,
+        "flags": RTNH_F_ONLINK if route.onlink else 0,
     }
     attrs: list[tuple[str, Any]] = []
     if to.prefixlen:
@@ -239,8 +240,13 @@ def _route(route: m.Route, oif: int | None) -> Expected:
         attrs.append(("RTA_PRIORITY", route.metric))
     if route.src is not None:
         attrs.append(("RTA_PREFSRC", str(route.src)))
+    metrics = [("RTAX_MTU", route.mtu)] if route.mtu is not None else []
+    metrics += [("RTAX_ADVMSS", route.advmss)] if route.advmss is not None else []
+    if metrics:
+        attrs.append(("RTA_METRICS", {"attrs": metrics}))
     intent: Intent = [((key,), value) for key, value in fields.items()]
-    intent += [((name,), value) for name, value in attrs]
+    intent += [((name,), value) for name, value in attrs if name != "RTA_METRICS"]
+    intent += [(("RTA_METRICS", name), value) for name, value in metrics]
     return Expected(rtmsg, RTM_NEWROUTE, CREATE, fields, attrs, intent)
 
 
