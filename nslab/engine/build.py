@@ -350,7 +350,7 @@ class Builder:
         iptables.binary()
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
             futures = {
-                pool.submit(iptables.restore, p.netns, firewall.render_restore(tables, self.lab).text): (
+                pool.submit(iptables.restore, p.netns, firewall.render_restore(tables).text): (
                     p,
                     tables,
                 )
@@ -370,7 +370,7 @@ class Builder:
         fw = node_plan.node.firewall
         assert fw is not None
         if failed is not None:
-            origin = firewall.render_restore(tables, self.lab).origin.get(failed)
+            origin = firewall.render_restore(tables).origin.get(failed)
             if origin is not None:
                 table, offset = origin
                 loc = fw.at(table)
