@@ -41,7 +41,7 @@ def up_command(
     \b
     Example:
       sudo nslab up wrong-netmask
-      sudo nslab up scenarios/nat.yaml --prefix alice --seed alice
+      sudo nslab up scenarios/nat-masquerade.yaml --prefix alice --seed alice
     """
     from nslab.labs import lifecycle as lab
 
