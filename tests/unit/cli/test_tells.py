@@ -46,7 +46,7 @@ def test_list_is_in_course_order_then_by_difficulty() -> None:
     assert keys == sorted(keys)
     # the order is not simply alphabetical inside a section: a beginner lab comes first
     section4 = [e for e in entries if e.section.strip() == "4"]
-    assert [e.level for e in section4][0] == "beginner" and section4[-1].level != "beginner"
+    assert section4[0].level == "beginner" and section4[-1].level != "beginner"
 
 
 def test_counts_read_as_sentences() -> None:
