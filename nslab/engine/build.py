@@ -215,7 +215,7 @@ class Builder:
     def _write_etc(self, journal: Journal, bplan: plan.BuildPlan) -> None:
         for node_plan in bplan.nodes:
             self._check_cancel()
-            files = etcfiles.files_for(self.lab, node_plan.node)
+            files = etcfiles.files_for(self.lab, node_plan.node, self.scenario)
             if not files:
                 continue
             directory = etcfiles.claim(journal, self.lab, node_plan.netns)

@@ -115,6 +115,18 @@ WHEN = Custom(
     "a mapping of parameter name to value(s)",
 )
 
+COMMAND_CARD = Struct(
+    "command card line",
+    {
+        "course": Field(Str(), required=True, doc="The command as the course shows it."),
+        "here": Field(Str(), required=True, doc="The same command with this lab's names and addresses."),
+        "node": Field(NAME, required=True, doc="Node to run `here` in."),
+        "exit": Field(Int(0, 255), default=0, doc="Exit code of `here` in a healthy build."),
+    },
+    _build(m.CommandCard),
+    doc="One line of the card `nslab show` prints after the briefing.",
+)
+
 METADATA = Struct(
     "metadata",
     {
@@ -132,6 +144,16 @@ METADATA = Struct(
         "topics": Field(ListOf(Str(), unique=True), default=(), doc="Keywords, e.g. [routing, arp]."),
         "minutes": Field(Int(1, 600), default=15, doc="Estimated minutes to solve."),
         "briefing": Field(Text(), default="", doc="Markdown shown by `nslab show`: the incident report."),
+        "commands": Field(
+            ListOf(COMMAND_CARD),
+            default=(),
+            doc="The course's commands mapped to this lab's names, shown after the briefing.",
+        ),
+        "hosts": Field(
+            Enum("nodes", "none"),
+            default="nodes",
+            doc="nodes: every node's /etc/hosts names the lab's nodes; none: only its own hosts: entries.",
+        ),
     },
     _build(m.Metadata),
     doc="What the lab is: shown by `nslab list` and `nslab show`.",
