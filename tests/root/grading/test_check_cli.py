@@ -40,26 +40,41 @@ def test_broken_then_fixed_then_reset(prefix: str, progress_file: Path, tmp_path
         assert broken.returncode == 1, broken.stderr
         assert "FAIL  goal   h1-reaches-h2" in broken.stdout
         assert "pass  guard  h1-keeps-its-address" in broken.stdout
-        assert "link h2 eth0: eth0 is administratively down, MTU 1500; expected up" in broken.stdout
-        assert "10.0.1.2 has not answered h1's ARP/ND requests (neighbour" in broken.stdout
-        assert "score 3/8: 3 of 3 goals not met yet" in broken.stdout
+        assert "ping h1 -> 10.0.1.2: no reply within" in broken.stdout
+        assert "no echo reply, no ICMP error: dropped silently" in broken.stdout
+        assert "score 4/6: 1 of 1 goals not met yet" in broken.stdout
         assert "Traceback" not in broken.stderr
 
         junit = tmp_path / "report.xml"
         fixed = subprocess.run(
-            ["ip", "netns", "exec", f"{prefix}-h2", "ip", "link", "set", "eth0", "up"], capture_output=True
+            [
+                "ip",
+                "netns",
+                "exec",
+                f"{prefix}-h2",
+                "iptables",
+                "-D",
+                "INPUT",
+                "-p",
+                "icmp",
+                "--icmp-type",
+                "echo-request",
+                "-j",
+                "DROP",
+            ],
+            capture_output=True,
         )
         assert fixed.returncode == 0
         done = nslab("check", "--lab", prefix, "--json", "--junit", str(junit))
         assert done.returncode == 0, done.stdout
         report = json.loads(done.stdout)
         jsonschema.validate(report, CHECK_REPORT)
-        assert report["passed"] and report["score"] == report["max_score"] == 8
+        assert report["passed"] and report["score"] == report["max_score"] == 6
         suite = ET.parse(junit).getroot().find("testsuite")
-        assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("6", "0")
+        assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("5", "0")
 
         entry = json.loads(progress_file.read_text())["scenarios"]["two-hosts"]
-        assert entry["solved"] and entry["attempts"] == 2 and entry["best_score"] == 8
+        assert entry["solved"] and entry["attempts"] == 2 and entry["best_score"] == 6
         assert 0 <= entry["seconds"] < 120
 
         again = nslab("check", "--lab", prefix)
@@ -133,10 +148,10 @@ def test_a_damaged_lab_reports_the_missing_node(prefix: str, progress_file: Path
         done = nslab("check", "--lab", prefix, "--json")
         assert done.returncode == 1
         checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
-        assert checks["h2-eth0-up"]["outcome"] == "error"
+        assert checks["mtu-untouched"]["outcome"] == "error"
         assert (
-            "namespace" in checks["h2-eth0-up"]["explanation"]
-            and "nslab status" in checks["h2-eth0-up"]["explanation"]
+            "namespace" in checks["mtu-untouched"]["explanation"]
+            and "nslab status" in checks["mtu-untouched"]["explanation"]
         )
     finally:
         lab.down_one(prefix)
@@ -152,7 +167,24 @@ def test_watch_waits_for_the_fix(prefix: str, progress_file: Path) -> None:
         )  # fmt: skip
         time.sleep(1.0)
         assert watcher.poll() is None  # still broken: still watching
-        subprocess.run(["ip", "netns", "exec", f"{prefix}-h2", "ip", "link", "set", "eth0", "up"], check=True)
+        subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                f"{prefix}-h2",
+                "iptables",
+                "-D",
+                "INPUT",
+                "-p",
+                "icmp",
+                "--icmp-type",
+                "echo-request",
+                "-j",
+                "DROP",
+            ],
+            check=True,
+        )
         out, _ = watcher.communicate(timeout=30)
         assert watcher.returncode == 0
         assert out.count("lab " + prefix) >= 2 and "solved: every goal is met" in out
