@@ -53,3 +53,13 @@ def test_counts_read_as_sentences() -> None:
     assert counted(1, "link") == "1 link"
     assert counted(0, "service") == "0 services"
     assert counted(3, "node") == "3 nodes"
+
+
+def test_install_deps_brings_every_tool_doctor_checks() -> None:
+    """The course's tools (conntrack, strace among them) are installed, not just named."""
+    from nslab.engine.doctor import TOOLS
+
+    script = (ROOT / "scripts" / "install-deps.sh").read_text()
+    listed = set(re.search(r"PACKAGES=\(([^)]*)\)", script).group(1).split())  # type: ignore[union-attr]
+    assert {"conntrack", "strace"} <= set(TOOLS)
+    assert set(TOOLS.values()) <= listed
