@@ -64,7 +64,7 @@ def test_down_stops_every_service_and_what_it_started(prefix: str) -> None:
         assert commands == ["children", "httpd", "sh", "sleep", "sleep"], commands
     finally:
         report = lab.down_one(prefix)
-    assert sorted(p.command for p in report.processes) == ["children", "web"]
+    assert sorted(p.command for p in report.processes) == ["children", "httpd"]
     assert report.strays == [] and not report.problems  # the children went with their service
     assert not [pid for pid, start in in_lab if start is not None and running(pid, start)]
 
