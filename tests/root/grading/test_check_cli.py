@@ -165,7 +165,13 @@ def test_watch_waits_for_the_fix(prefix: str, progress_file: Path) -> None:
             [sys.executable, "-m", "nslab", "check", "--lab", prefix, "--watch", "--interval", "0.5"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        time.sleep(1.0)
+        assert watcher.stdout is not None
+        first = []
+        while not any(line.startswith("score ") for line in first):  # the first round's verdict
+            line = watcher.stdout.readline()
+            assert line, "watch ended before its first round finished"
+            first.append(line)
+        time.sleep(0.2)
         assert watcher.poll() is None  # still broken: still watching
         subprocess.run(
             [
@@ -185,7 +191,8 @@ def test_watch_waits_for_the_fix(prefix: str, progress_file: Path) -> None:
             ],
             check=True,
         )
-        out, _ = watcher.communicate(timeout=30)
+        rest, _ = watcher.communicate(timeout=30)
+        out = "".join(first) + rest
         assert watcher.returncode == 0
         assert out.count("lab " + prefix) >= 2 and "solved: every goal is met" in out
     finally:
