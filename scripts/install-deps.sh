@@ -3,7 +3,7 @@
 # the Vagrant provisioner and the Containerfile.
 set -euo pipefail
 PACKAGES=(
-  iproute2 iptables tcpdump iputils-ping dnsutils netcat-openbsd curl traceroute
+  iproute2 iptables tcpdump iputils-ping dnsutils netcat-openbsd curl traceroute conntrack strace
   openssl unbound procps python3 python3-pip python3-venv ca-certificates
 )
 if [ "$(id -u)" -ne 0 ]; then

@@ -64,9 +64,17 @@ def exec_command(lab: str | None, node: str, command: tuple[str, ...]) -> None:
     need_root("nslab exec")
     lab_name = resolve_lab(lab)
     args = list(command[1:] if command and command[0] == "--" else command)
-    env = dict(os.environ, NSLAB_LAB=lab_name, NSLAB_NODE=node)  # nslab inside knows its lab
+    env = _node_env(lab_name, node)
     _enter(lab_name, node)
     _exec(args, env)
+
+
+def _node_env(lab: str, node: str) -> dict[str, str]:
+    """The caller's environment, plus the lab and node (nslab inside knows its lab) and the
+    node's tools (`sudo`) first on PATH."""
+    from nslab.engine.etcfiles import node_path
+
+    return dict(os.environ, NSLAB_LAB=lab, NSLAB_NODE=node, PATH=node_path(os.environ.get("PATH")))
 
 
 def _exec(args: list[str], env: dict[str, str]) -> NoReturn:
@@ -98,7 +106,7 @@ def shell_command(lab: str | None, node: str) -> None:
     lab_name = resolve_lab(lab)
     prompt = f"[{lab_name}:{node}] \\w\\$ "
     bash = shutil.which("bash")
-    env = dict(os.environ, NSLAB_LAB=lab_name, NSLAB_NODE=node)
+    env = _node_env(lab_name, node)
     if bash is None:
         env["PS1"] = f"[{lab_name}:{node}] $ "
         _enter(lab_name, node)

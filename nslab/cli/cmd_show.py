@@ -28,6 +28,13 @@ def show_command(scenario: str) -> None:
 
         prose.echo(md.briefing)
         click.echo()
+    if md.commands:
+        # `here` runs in the node's shell (`nslab shell NODE`): it may hold `&` or `;`.
+        click.echo("The course's commands, in this lab (run `here` in `nslab shell NODE`):")
+        for card in md.commands:
+            click.echo(f"  course: {card.course}")
+            click.echo(f"    here: [{card.node}] {card.here}")
+        click.echo()
     click.echo("Topology:")
     click.echo("\n".join("  " + line for line in topology.ascii_drawing(loaded).splitlines()))
     # Objectives of the default variant only (a seed may switch checks with when:). Goals

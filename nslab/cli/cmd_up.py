@@ -49,7 +49,7 @@ def up_command(
     \b
     Example:
       sudo nslab up ws2-cannot-open-share
-      sudo nslab up scenarios/nat.yaml --prefix alice --seed alice
+      sudo nslab up scenarios/nat-masquerade.yaml --prefix alice --seed alice
     """
     from nslab.labs import lifecycle as lab
 

@@ -175,7 +175,9 @@ def validate_command(files: tuple[str, ...], seed: str | None, quiet: bool, fmt:
                 click.echo(render_text(result), err=True)
             elif not quiet and result.scenario is not None:
                 s = result.scenario
-                click.echo(f"{result.name}: ok ({s.name}: {len(s.nodes)} nodes, {len(s.checks)} checks)")
+                nodes = f"{len(s.nodes)} node" + ("" if len(s.nodes) == 1 else "s")
+                checks = f"{len(s.checks)} check" + ("" if len(s.checks) == 1 else "s")
+                click.echo(f"{result.name}: ok ({s.name}: {nodes}, {checks})")
                 click.echo("\n".join("  " + line for line in _root_lines(result.name, s)))
     if not all(r.ok for r in results):
         raise SystemExit(2)

@@ -215,7 +215,7 @@ class Builder:
     def _write_etc(self, journal: Journal, bplan: plan.BuildPlan) -> None:
         for node_plan in bplan.nodes:
             self._check_cancel()
-            files = etcfiles.files_for(self.lab, node_plan.node)
+            files = etcfiles.files_for(self.lab, node_plan.node, self.scenario)
             if not files:
                 continue
             directory = etcfiles.claim(journal, self.lab, node_plan.netns)
@@ -356,7 +356,7 @@ class Builder:
         iptables.binary()
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
             futures = {
-                pool.submit(iptables.restore, p.netns, firewall.render_restore(tables, self.lab).text): (
+                pool.submit(iptables.restore, p.netns, firewall.render_restore(tables).text): (
                     p,
                     tables,
                 )
@@ -376,7 +376,7 @@ class Builder:
         fw = node_plan.node.firewall
         assert fw is not None
         if failed is not None:
-            origin = firewall.render_restore(tables, self.lab).origin.get(failed)
+            origin = firewall.render_restore(tables).origin.get(failed)
             if origin is not None:
                 table, offset = origin
                 loc = fw.at(table)

@@ -25,6 +25,8 @@ TOOLS = {
     "traceroute": "traceroute",
     "openssl": "openssl",
     "unbound": "unbound",
+    "conntrack": "conntrack",  # the course's `conntrack -L`; labs' command cards use it
+    "strace": "strace",
 }
 
 
@@ -61,7 +63,7 @@ def _tools() -> list[Finding]:
     out = []
     for tool, package in TOOLS.items():
         path = shutil.which(tool) or (f"/usr/sbin/{tool}" if os.path.exists(f"/usr/sbin/{tool}") else None)
-        required = tool not in ("unbound", "traceroute")
+        required = tool not in ("unbound", "traceroute", "conntrack", "strace")
         out.append(
             Finding(
                 f"tool {tool}", path is not None, path or "not found", f"apt-get install {package}", required

@@ -27,8 +27,29 @@ log = logging.getLogger(__name__)
 HEADER = "# written by nslab for lab {lab}, node {node}; removed by 'nslab down'\n"
 
 
-def hosts_text(lab: str, node: m.Node) -> str:
+def node_names(scenario: m.Scenario, node: m.Node) -> dict[str, str]:
+    """Name -> address of every host and router, as `node` would reach it: an address on a
+    subnet `node` shares, else the peer's first address. A real office's machines find each
+    other by name (`ping nas`); a lab that teaches name resolution sets `metadata.hosts: none`
+    and its nodes know only their own name.
+    Names the node's own `hosts:` entries give are left to them."""
+    mine = [a.network for _, a in node.addresses()]
+    # A lab about DNS names no other node: a real machine still knows its own name.
+    peers = [node] if scenario.metadata.hosts == "none" else list(scenario.nodes.values())
+    out: dict[str, str] = {}
+    for peer in peers:
+        addresses = [a for _, a in peer.addresses()]
+        if peer.kind == "switch" or not addresses or peer.name in node.hosts:
+            continue
+        near = [a for a in addresses if any(a.ip in net for net in mine)]
+        out[peer.name] = str((near or addresses)[0].ip)
+    return out
+
+
+def hosts_text(lab: str, node: m.Node, names: dict[str, str] | None = None) -> str:
     lines = [HEADER.format(lab=lab, node=node.name), "127.0.0.1\tlocalhost\n", "::1\tlocalhost\n"]
+    for name, near in (names or {}).items():
+        lines.append(f"{near}\t{name}\n")
     for name, addresses in node.hosts.items():
         for address in addresses:
             lines.append(f"{address}\t{name}\n")
@@ -48,13 +69,14 @@ def resolv_text(lab: str, node: m.Node) -> str:
     return "".join(lines)
 
 
-def files_for(lab: str, node: m.Node) -> dict[str, str]:
+def files_for(lab: str, node: m.Node, scenario: m.Scenario | None = None) -> dict[str, str]:
     """Every host and router gets its own hosts and resolv.conf: without them `ip netns exec`
     shows the machine's own files, and a learner editing /etc/hosts inside a node would be
     editing the host's. Switches have no shell life worth protecting."""
     if node.kind == "switch":
         return {}
-    return {"hosts": hosts_text(lab, node), "resolv.conf": resolv_text(lab, node)}
+    names = node_names(scenario, node) if scenario is not None else {}
+    return {"hosts": hosts_text(lab, node, names), "resolv.conf": resolv_text(lab, node)}
 
 
 def node_dir(lab: str, netns: str) -> str:
@@ -215,6 +237,51 @@ def ensure_node_fs(lab: str, netns: str) -> str:
     return root
 
 
+# Commands nslab adds inside every node, first on PATH in `nslab shell` and `nslab exec`. It
+# lives in the node's own /run, so it costs nothing on the host and goes with the lab.
+NODE_BIN = "/run/nslab-node/bin"
+
+# The course types `sudo tcpdump ...`; inside a node the learner is already root, and the host's
+# sudo (if any) would want its own /etc/sudoers and a resolvable host name. This one runs the
+# command as it is, or as another user with runuser (-u USER).
+SUDO = """#!/bin/sh
+# sudo inside an nslab node: you are already root here, so the command runs as it is.
+user=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -u|--user) user=$2; shift 2 ;;
+    -u*) user=${1#-u}; shift ;;
+    --user=*) user=${1#--user=}; shift ;;
+    -E|-H|-n|-S|-k|-P|-b|-i|-s|--login|--shell|--preserve-env|--preserve-env=*|--non-interactive) shift ;;
+    --) shift; break ;;
+    -*) echo "sudo: option $1 is not supported inside an nslab node (you are root here)" >&2; exit 1 ;;
+    *) break ;;
+  esac
+done
+[ $# -gt 0 ] || set -- "${SHELL:-/bin/sh}"
+if [ -n "$user" ] && [ "$user" != root ] && [ "$user" != 0 ]; then
+  exec runuser -u "$user" -- "$@"
+fi
+exec "$@"
+"""
+
+
+def node_path(path: str | None) -> str:
+    """PATH inside a node: nslab's node tools first, then the caller's (or a sane default)."""
+    rest = path or "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    return NODE_BIN + ":" + rest
+
+
+def _install_node_tools(root: str) -> None:
+    """Write the node's tools into its /run overlay (idempotent; the node may edit or delete them)."""
+    bin_dir = os.path.join(root, "run", "view", NODE_BIN.removeprefix("/run/"))
+    target = os.path.join(bin_dir, "sudo")
+    if os.path.lexists(target):
+        return
+    os.makedirs(bin_dir, mode=0o755, exist_ok=True)
+    statefiles.write_atomic(target, SUDO, 0o755)
+
+
 def ensure_node_view(lab: str, netns: str, node: str) -> str:
     """The node's persistent pieces, made on first use: its tmpfs, one overlay per OVERLAID
     directory (one overlay per node, shared by every shell and service, so they all see the
@@ -236,6 +303,7 @@ def ensure_node_view(lab: str, netns: str, node: str) -> str:
             if os.path.lexists(uts):
                 os.unlink(uts)  # an empty file left by a kill between create and bind
             kns.bind_new_uts(uts, node)
+        _install_node_tools(root)
     finally:
         os.close(fd)
     return root

@@ -82,7 +82,7 @@ def lab_status(lab: str) -> LabStatus:
             status.problems.append(f"node {node.name}: namespace {name} is not this lab's")
     for rules in entries.rules:
         name = rules["netns"]
-        if name in present and firewall.comment_for(lab) not in iptables.save(name):
+        if name in present and not firewall.has_rules(iptables.save(name)):
             status.problems.append(
                 f"node {rules.get('node', '?')}: every firewall rule nslab loaded is gone (flushed?);"
                 " 'nslab reset' rebuilds the lab"

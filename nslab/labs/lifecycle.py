@@ -54,11 +54,17 @@ class UpResult:
         steps += [(f"nslab check{lab_arg}", "grade your fix"), (f"nslab down {self.lab}", "remove the lab")]
         width = max(len(cmd) for cmd, _ in steps) + 3
         lines = [
-            f"lab {self.lab} is up ({state_word}): {len(s.nodes)} nodes, {len(s.links)} links, "
-            f"{len(s.services)} services, built in {self.seconds * 1000:.0f} ms"
+            f"lab {self.lab} is up ({state_word}): {counted(len(s.nodes), 'node')}, "
+            f"{counted(len(s.links), 'link')}, {counted(len(s.services), 'service')}, "
+            f"built in {self.seconds * 1000:.0f} ms"
         ]
         lines += [f"  sudo {cmd:<{width}}{what}" for cmd, what in steps]
         return "\n".join(lines)
+
+
+def counted(n: int, noun: str) -> str:
+    """ "1 link", "2 links": the summary reads as a sentence."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def load_for_build(

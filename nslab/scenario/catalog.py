@@ -11,6 +11,7 @@ from nslab.errors import ScenarioError, UsageError
 from nslab.scenario.schema import did_you_mean
 
 SUFFIXES = (".yaml", ".yml")
+LEVELS = {"beginner": 0, "intermediate": 1, "advanced": 2}
 
 
 def shipped_dir() -> Path:
@@ -99,7 +100,8 @@ class Entry:
 
 
 def entries() -> list[Entry]:
-    """Every scenario with its metadata, in course order (section, then name)."""
+    """Every scenario with its metadata, in course order: section number, then difficulty
+    (beginner, intermediate, advanced), then name."""
     from nslab.scenario.loader import load
 
     out: list[Entry] = []
@@ -111,7 +113,7 @@ def entries() -> list[Entry]:
             continue
         md = scenario.metadata
         out.append(Entry(path, md.name, md.title, md.section, md.level, md.minutes))
-    return sorted(out, key=lambda e: (_section_key(e.section), e.name))
+    return sorted(out, key=lambda e: (_section_key(e.section), LEVELS.get(e.level, len(LEVELS)), e.name))
 
 
 def _section_key(section: str) -> tuple[int, str]:

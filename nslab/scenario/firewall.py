@@ -444,8 +444,10 @@ def lint_table(table: str, text: str) -> list[tuple[int, str, str | None]]:
     return [(p.offset, f"firewall {table}: {p.message}", p.hint) for p in lint(table, text)]
 
 
-def comment_for(lab: str) -> str:
-    return f"nslab:{lab}"
+def has_rules(saved: str) -> bool:
+    """Whether iptables-save output holds any rule at all. The namespace is nslab's own, so its
+    rules need no ownership marker: a node that had rules loaded and now holds none was flushed."""
+    return any(line.startswith("-A ") for line in saved.splitlines())
 
 
 @dataclass(frozen=True)
@@ -471,11 +473,12 @@ def restore_join(tokens: list[str]) -> str:
     return " ".join(out)
 
 
-def render_restore(tables: dict[str, str], lab: str) -> RestoreInput:
-    """Build iptables-restore input (used with --noflush) for one node."""
+def render_restore(tables: dict[str, str]) -> RestoreInput:
+    """Build iptables-restore input (used with --noflush) for one node. The rules go in exactly as
+    the scenario wrote them, with no ownership comment: the namespace is nslab's own, and a learner
+    who types the textbook `iptables -D ...` for a rule they see must match it."""
     out: list[str] = []
     origin: dict[int, tuple[str, int]] = {}
-    tag = comment_for(lab)
     for table, text in tables.items():
         out.append(f"*{table}")
         headers: list[tuple[int, str]] = []
@@ -487,9 +490,7 @@ def render_restore(tables: dict[str, str], lab: str) -> RestoreInput:
             elif tokens[0] in _POLICY:
                 headers.append((offset, f":{tokens[1]} {tokens[2]} [0:0]"))
             else:
-                # The comment goes right after the chain (and -I position) so target options stay last.
-                at = 3 if tokens[0] in ("-I", "--insert") and len(tokens) > 2 and tokens[2].isdigit() else 2
-                tokens = [_ADD[tokens[0]], *tokens[1:at], "-m", "comment", "--comment", tag, *tokens[at:]]
+                tokens = [_ADD[tokens[0]], *tokens[1:]]
                 rules.append((offset, restore_join(tokens)))
         for offset, line in headers + rules:
             out.append(line)

@@ -36,6 +36,17 @@ class Located:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CommandCard(Located):
+    """One line of a lab's command card: a command as the course types it, and the same
+    command with this lab's own names and addresses, run in `node`."""
+
+    course: str
+    here: str
+    node: str
+    exit: int = 0  # what `here` exits with in a healthy build (`nc -vz` to a closed port: 1)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Metadata(Located):
     name: str
     title: str
@@ -49,6 +60,8 @@ class Metadata(Located):
     aliases: tuple[str, ...] = ()
     # How much a failing check tells before the lab is solved, unless the check says otherwise.
     reveal: Reveal = "symptom"
+    commands: tuple[CommandCard, ...] = ()
+    hosts: str = "nodes"  # "nodes": every node's /etc/hosts names the lab's nodes; "none": not
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -146,6 +146,17 @@ WHEN = Custom(
 )
 
 REVEAL = Enum("always", "symptom", "after-solve")
+COMMAND_CARD = Struct(
+    "command card line",
+    {
+        "course": Field(Str(), required=True, doc="The command as the course shows it."),
+        "here": Field(Str(), required=True, doc="The same command with this lab's names and addresses."),
+        "node": Field(NAME, required=True, doc="Node to run `here` in."),
+        "exit": Field(Int(0, 255), default=0, doc="Exit code of `here` in a healthy build."),
+    },
+    _build(m.CommandCard),
+    doc="One line of the card `nslab show` prints after the briefing.",
+)
 
 METADATA = Struct(
     "metadata",
@@ -175,6 +186,16 @@ METADATA = Struct(
             doc="What a failing check says before the lab is solved, unless the check sets reveal:"
             " symptom (what a learner could see, never the expected value), after-solve (only"
             " that it fails) or always (the expected value).",
+        ),
+        "commands": Field(
+            ListOf(COMMAND_CARD),
+            default=(),
+            doc="The course's commands mapped to this lab's names, shown after the briefing.",
+        ),
+        "hosts": Field(
+            Enum("nodes", "none"),
+            default="nodes",
+            doc="nodes: every node's /etc/hosts names the lab's nodes; none: only its own hosts: entries.",
         ),
     },
     _build(m.Metadata),

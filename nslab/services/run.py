@@ -37,10 +37,34 @@ def _notifier() -> tuple[Callable[[], None], Callable[[str], None]]:
     return (lambda: say("ready")), (lambda message: say(f"error: {message}"))
 
 
-def _name_process(name: str) -> None:
-    """Show the service's name in `ss -tlnp` and `ps` (the kernel keeps 15 bytes)."""
+# The daemon a real machine would run for each kind; kinds not listed go by the service's name
+# (a tcp service named sshd shows as sshd).
+DAEMONS = {"http": "httpd", "https": "httpd", "dns": "named", "resolver": "unbound"}
+
+
+def process_title(kind: str, name: str) -> tuple[str, str]:
+    """(comm, command line) a learner's `ps` shows for this service."""
+    daemon = DAEMONS.get(kind)
+    return (daemon, f"{daemon}: {name}") if daemon else (name, name)
+
+
+def _name_process(kind: str, name: str) -> None:
+    """Show the daemon's name, not a Python command line, in `ps`, `top` and `ss -tlnp`.
+
+    comm through prctl (the kernel keeps 15 bytes); the command line by overwriting this
+    process's own argv area through /proc/self/mem, as setproctitle does (Python copied argv
+    at startup and never reads that memory again). Best effort: a failure leaves the old names."""
+    comm, title = process_title(kind, name)
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+        ctypes.CDLL(None).prctl(PR_SET_NAME, comm.encode()[:15], 0, 0, 0)
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: stat fields 48, 49
+        data = title.encode()[: end - start - 1]
+        with open("/proc/self/mem", "r+b", buffering=0) as mem:
+            mem.seek(start)
+            mem.write(data + b"\0" * (end - start - len(data)))
 
 
 def _host_pid() -> int:
@@ -79,7 +103,7 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _name_process(str(config["name"]))
+    _name_process(str(config["kind"]), str(config["name"]))
     say(f"{config['name']}: starting {config['kind']} service on node {config['node']} (pid {_host_pid()})")
     try:
         serve(config, ready)

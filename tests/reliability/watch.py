@@ -258,7 +258,7 @@ class Watcher:
                 ns = f"{self.lab}-{node}"
                 if h.nsfs_inode(ns) is not None:
                     saved = h.ns_run(ns, "iptables-save").stdout
-                    rules[node] = saved.count(f"nslab:{self.lab}")
+                    rules[node] = sum(line.startswith("-A ") for line in saved.splitlines())
         return {
             "phase": p.phase(),
             "journal": dict(sorted(p.ops.items())),

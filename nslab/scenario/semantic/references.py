@@ -146,5 +146,7 @@ def _check_condition(
 
 
 def check_solution(report: Report) -> None:
+    for i, card in enumerate(report.scenario.metadata.commands):
+        report.node(card.node, card.at("node"), f"metadata.commands[{i}].node:")
     for i, step in enumerate(report.scenario.solution):
         report.node(step.node, step.at("node"), f"solution[{i}].node:")

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from pyroute2 import NetNS
 
-from nslab.engine import state
+from nslab.engine import state, status
 from nslab.errors import KernelError, LabStateError
 from nslab.kernel import netns
 from nslab.labs import lifecycle as lab
@@ -46,7 +46,17 @@ def test_router_forwards_and_firewall_loads(prefix: str) -> None:
     try:
         assert ping(f"{prefix}-client", "10.0.2.10")
         rules = ns_run(f"{prefix}-r1", "iptables", "-S", "FORWARD").stdout
-        assert f'--comment "nslab:{prefix}"' in rules and "--dport 23" in rules
+        # Exactly the rule the scenario wrote, no ownership comment: the textbook delete matches it.
+        assert "-A FORWARD -p tcp -m tcp --dport 23 -j REJECT" in rules and "comment" not in rules
+        assert (
+            ns_run(
+                f"{prefix}-r1", "iptables", "-D", "FORWARD", "-p", "tcp", "--dport", "23", "-j", "REJECT"
+            ).returncode
+            == 0
+        )
+        assert "--dport 23" not in ns_run(f"{prefix}-r1", "iptables", "-S", "FORWARD").stdout
+        # With no marker, status still notices that the node nslab loaded rules into holds none now.
+        assert any("every firewall rule" in p for p in status.lab_status(prefix).problems)
         with NetNS(f"{prefix}-client", flags=0) as ipr:
             routes = ipr.get_routes(family=2, dst_len=0)
             assert [r.get_attr("RTA_GATEWAY") for r in routes] == ["10.0.1.1"]

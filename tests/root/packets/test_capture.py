@@ -131,19 +131,21 @@ def test_wrong_names_and_no_lab(healthy: str, tmp_path: Path) -> None:
 
 
 def test_check_pcap_keeps_a_capture_of_each_failing_check(prefix: str, tmp_path: Path) -> None:
-    from scapy.layers.l2 import ARP
+    from scapy.layers.inet import ICMP
 
-    lab.up("two-hosts", prefix=prefix)  # broken: h2's eth0 is down
+    lab.up("two-hosts", prefix=prefix)  # broken: h2's firewall drops echo requests
     try:
         traces = tmp_path / "traces"
         result = nslab("check", "--lab", prefix, "--pcap", str(traces))
         assert result.returncode == 1, result.stderr
-        failing = {"h1-reaches-h2", "h2-reaches-h1", "h2-eth0-up"}
+        failing = {"h1-reaches-h2"}
         assert {p.name for p in traces.iterdir()} == {f"{name}.pcapng" for name in failing}
         names, packets = read(traces / "h1-reaches-h2.pcapng")
         assert "h1:eth0" in names and "sw1:p2" in names
-        who_has = [p for p in packets if ARP in p and p.sniffed_on == "h1:eth0" and p[ARP].pdst == "10.0.1.2"]
-        assert who_has, "h1's unanswered ARP requests are the evidence of this failure"
+        echo = [p for p in packets if ICMP in p and p.sniffed_on == "sw1:p2"]
+        requests = [p for p in echo if p[ICMP].type == 8 and p["IP"].dst == "10.0.1.2"]
+        # the evidence: h1's echo requests reach h2's port on the switch, and nothing comes back
+        assert requests and not [p for p in echo if p[ICMP].type == 0 and p["IP"].src == "10.0.1.2"], echo
 
         plain = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "nslab", "check", "--lab", prefix],

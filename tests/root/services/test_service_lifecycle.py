@@ -58,13 +58,13 @@ def test_down_stops_every_service_and_what_it_started(prefix: str) -> None:
         while True:
             in_lab = [(pid, procs.start_time(pid)) for pid in procs.in_namespaces({inode})]
             commands = sorted(procs.command(pid) for pid, _ in in_lab)
-            if commands == ["children", "sh", "sleep", "sleep", "web"] or time.monotonic() > deadline:
+            if commands == ["children", "httpd", "sh", "sleep", "sleep"] or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-        assert commands == ["children", "sh", "sleep", "sleep", "web"], commands
+        assert commands == ["children", "httpd", "sh", "sleep", "sleep"], commands
     finally:
         report = lab.down_one(prefix)
-    assert sorted(p.command for p in report.processes) == ["children", "web"]
+    assert sorted(p.command for p in report.processes) == ["children", "httpd"]
     assert report.strays == [] and not report.problems  # the children went with their service
     assert not [pid for pid, start in in_lab if start is not None and running(pid, start)]
 

@@ -103,6 +103,7 @@ def test_the_format_doc_names_every_key_of_the_common_format() -> None:
     structs = [
         spec.scenario_struct(),
         spec.METADATA,
+        spec.COMMAND_CARD,
         spec.NODE,
         spec.INTERFACE,
         spec.VXLAN,
