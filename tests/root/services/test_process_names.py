@@ -24,7 +24,7 @@ def test_titles_name_the_daemon() -> None:
 
 
 def test_ps_in_a_node_shows_daemon_names(prefix: str) -> None:
-    lab.up("localhost-only", prefix=prefix, healthy=True)
+    lab.up("api-refused-from-outside", prefix=prefix, healthy=True)
     try:
         # The node's processes: every pid in its network namespace (the host's other labs run too).
         inode = os.stat(f"/run/netns/{prefix}-app1").st_ino

@@ -32,7 +32,7 @@ def test_each_node_reaches_a_peer_by_its_nearest_address() -> None:
 
 
 def test_dns_labs_name_only_the_node_itself() -> None:
-    scenario = load(str(SCENARIOS / "dns-resolver-down.yaml"))
+    scenario = load(str(SCENARIOS / "every-website-down.yaml"))
     assert scenario.metadata.hosts == "none"
     client = scenario.nodes["client"]
     names = etcfiles.node_names(scenario, client)
