@@ -79,7 +79,7 @@ def test_the_check_ignores_other_work_on_the_machine(prefix: str, tmp_path: Path
 BESIDE_FOREIGN_WORK = [
     "tests/root/test_service_leaks.py::test_the_check_sees_a_service_process_left_running",
     "tests/root/test_service_leaks.py::test_the_check_sees_a_process_that_outlived_its_namespace",
-    "tests/root/test_service_lifecycle.py",
+    "tests/root/test_service_lifecycle.py::test_down_stops_every_service_and_what_it_started",
     "tests/root/test_cli_root.py::test_up_status_exec_down_cycle",
 ]
 
