@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Tools that only CI needs on top of scripts/install.sh, so that tests which would otherwise
-# skip run for real there:
-#   strace   exact-syscall kill points of the crash-safety suite (tests/reliability)
-#   ruby     `ruby -c vagrant/Vagrantfile`, and evaluating the Vagrantfile to list what the
-#            VM is given (tests/container/test_vagrant.py)
-#   vagrant  `vagrant validate` of the same file, where the distribution still packages it
-#            (Debian 12 does; it is optional: the test skips without it)
-# Not podman: the container test (tests/container/test_podman.py) builds an image for
-# minutes; it runs on machines where podman is installed and skips elsewhere.
+# Tools that only CI (and developers running the whole suite) need on top of
+# scripts/install.sh, so that no test skips on a fresh CI machine:
+#   ruby         `ruby -c vagrant/Vagrantfile`, and evaluating the Vagrantfile to list what the
+#                VM is given (tests/container/test_vagrant.py)
+#   podman, runc, debootstrap, slirp4netns
+#                the container test (tests/container/test_podman.py): a Debian base image made
+#                with debootstrap (no registry needed), the CI image built from
+#                container/Containerfile, labs run in it, privileged; slirp4netns gives the
+#                provisioning run its own network namespace with user-space NAT
+#   vagrant      `vagrant validate` of the same file, where the distribution still packages it
+#                (Debian 12 does; it is optional: the test skips without it)
+# (strace, for the crash-safety suite, comes with scripts/install-deps.sh.)
 # Usage (as root): bash scripts/install-ci-extras.sh
 set -euo pipefail
-REQUIRED=(ruby strace)
+REQUIRED=(ruby podman runc debootstrap slirp4netns)
 OPTIONAL=(vagrant)
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-ci-extras.sh: run as root (sudo)" >&2
@@ -36,6 +39,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
         apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
     fi
 fi
-for pkg in "${REQUIRED[@]}" "${OPTIONAL[@]}"; do
+status=0
+for pkg in "${REQUIRED[@]}"; do
+    if installed "$pkg"; then echo "CI extra $pkg: ok"; else echo "CI extra $pkg: MISSING" >&2; status=4; fi
+done
+for pkg in "${OPTIONAL[@]}"; do
     if installed "$pkg"; then echo "CI extra $pkg: ok"; fi
 done
+exit "$status"

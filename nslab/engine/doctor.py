@@ -11,23 +11,33 @@ import sys
 import threading
 from dataclasses import dataclass
 
-# tool -> Debian package that provides it
-TOOLS = {
-    "ip": "iproute2",
-    "ss": "iproute2",
-    "iptables": "iptables",
-    "iptables-restore": "iptables",
-    "ping": "iputils-ping",
-    "tcpdump": "tcpdump",
-    "dig": "dnsutils",
-    "nc": "netcat-openbsd",
-    "curl": "curl",
-    "traceroute": "traceroute",
-    "openssl": "openssl",
-    "unbound": "unbound",
-    "conntrack": "conntrack",  # the course's `conntrack -L`; labs' command cards use it
-    "strace": "strace",
+# tool -> (Debian package that provides it, whether labs cannot do without it). The packages
+# are the ones scripts/install-deps.sh installs (a unit test keeps the two in step).
+TOOLS: dict[str, tuple[str, bool]] = {
+    "ip": ("iproute2", True),
+    "ss": ("iproute2", True),
+    "bridge": ("iproute2", True),
+    "iptables": ("iptables", True),
+    "iptables-restore": ("iptables", True),
+    "iptables-save": ("iptables", True),
+    "ip6tables": ("iptables", True),
+    "nft": ("nftables", True),
+    "conntrack": ("conntrack", True),
+    "sysctl": ("procps", True),
+    "ping": ("iputils-ping", True),
+    "tcpdump": ("tcpdump", True),
+    "dig": ("dnsutils", True),
+    "host": ("bind9-host", True),
+    "nc": ("netcat-openbsd", True),
+    "curl": ("curl", True),
+    "openssl": ("openssl", True),
+    "traceroute": ("traceroute", False),
+    "arping": ("iputils-arping", False),
+    "unbound": ("unbound", False),
+    "strace": ("strace", False),
 }
+# Where root's tools live when the PATH of a non-root shell leaves them out.
+SBIN = ("/usr/sbin", "/sbin")
 
 
 @dataclass
@@ -61,12 +71,17 @@ def _root() -> Finding:
 
 def _tools() -> list[Finding]:
     out = []
-    for tool, package in TOOLS.items():
-        path = shutil.which(tool) or (f"/usr/sbin/{tool}" if os.path.exists(f"/usr/sbin/{tool}") else None)
-        required = tool not in ("unbound", "traceroute", "conntrack", "strace")
+    for tool, (package, required) in TOOLS.items():
+        path = shutil.which(tool) or next(
+            (f"{d}/{tool}" for d in SBIN if os.access(f"{d}/{tool}", os.X_OK)), None
+        )
         out.append(
             Finding(
-                f"tool {tool}", path is not None, path or "not found", f"apt-get install {package}", required
+                f"tool {tool}",
+                path is not None,
+                path or "not found",
+                f"apt-get install {package}",
+                required,
             )
         )
     return out

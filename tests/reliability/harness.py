@@ -47,10 +47,15 @@ def _base36(number: int) -> str:
             return out
 
 
+def own_prefix() -> str:
+    """What every lab of this process starts with (see new_lab)."""
+    return f"{tag()}{_base36(os.getpid())}"
+
+
 def new_lab(hint: str = "") -> str:
     """A lab name no other test or run uses: tag + this process's pid + hint + counter. It ends
     in a letter so that no lab name is the start of another (`cleanup --prefix` matches starts)."""
-    return f"{tag()}{_base36(os.getpid())}{hint}{next(_counter)}z"
+    return f"{own_prefix()}{hint}{next(_counter)}z"
 
 
 # --- running the CLI -------------------------------------------------------------------
@@ -379,8 +384,10 @@ def root_state() -> dict[str, Any]:
         "iptables_legacy": _save("iptables-legacy-save"),
         "nft": _nft(),
         "sysctls": _sysctls(),
-        "netns_ours": sorted(n for n in _ls(NETNS_DIR) if n.startswith(tag())),
-        "etc_netns_ours": sorted(n for n in _ls(ETC_NETNS) if n.startswith(tag())),
+        # This run's names only (its labs start with tag + pid): another run's labs may come
+        # and go on the same machine meanwhile.
+        "netns_ours": sorted(n for n in _ls(NETNS_DIR) if n.startswith(own_prefix())),
+        "etc_netns_ours": sorted(n for n in _ls(ETC_NETNS) if n.startswith(own_prefix())),
     }
 
 

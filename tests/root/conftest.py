@@ -1,4 +1,8 @@
-"""Root tests: every test gets a unique lab prefix and must leave nothing behind."""
+"""Root tests: every test gets a unique lab prefix and must leave nothing behind.
+
+The leftover check counts only what carries the test's own prefix (tests/leaks.py), so other
+work on the machine (another developer's tests, another job's labs) never fails a test.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +18,35 @@ from tests.leaks import TAG, Snapshot, assert_no_leaks
 _counter = itertools.count()
 
 
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A lab name no other test (or parallel run) uses: the whole pid (two runs alive at once
+    never share it), a counter, and a closing letter, so no test's prefix is the start of
+    another's (t1-1z is not the start of t1-12z) and the leak check sees only its own."""
+    return f"{TAG or 't'}{_base36(os.getpid())}-{next(_counter)}z"
+
+
 @pytest.fixture(autouse=True)
-def no_leaks() -> Iterator[None]:
+def no_leaks(prefix: str) -> Iterator[None]:
     if os.geteuid() != 0:
         yield
         return
-    before = Snapshot.take()
+    before = Snapshot.take(prefix)
     yield
     try:
         assert_no_leaks(before)
     finally:
-        _remove_leftovers(Snapshot.take().leaks_since(before))
+        _remove_leftovers(Snapshot.take(prefix).leaks_since(before))
 
 
 def _remove_leftovers(leaks: dict[str, list[object]]) -> None:
@@ -44,9 +66,3 @@ def _remove_leftovers(leaks: dict[str, list[object]]) -> None:
         elif netns.is_placeholder(name):
             with contextlib.suppress(OSError):
                 os.unlink(netns.path_of(name))
-
-
-@pytest.fixture
-def prefix() -> str:
-    """A lab name no other test (or parallel run) uses."""
-    return f"{TAG or 't'}{os.getpid() % 100000}-{next(_counter)}"

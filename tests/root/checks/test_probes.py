@@ -8,11 +8,13 @@ would keep a deleted namespace alive.
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -346,9 +348,37 @@ def test_https_verifies_against_the_lab_ca(
 IPV6 = str(Path(__file__).resolve().parents[2] / "scenarios" / "grading-ipv6.yaml")
 
 
+def _not_ready(lab_name: str) -> list[str]:
+    """What in the lab cannot carry IPv6 yet: an interface that is up but whose carrier the
+    kernel has not yet seen (its queue still drops), or an address still tentative (not
+    usable as a source). Both settle in kernel work queues, late on a loaded machine."""
+    waiting = []
+    for ns in (n for n in netns.list_names() if n.startswith(f"{lab_name}-")):
+        done = subprocess.run(["ip", "-n", ns, "-j", "addr", "show"], capture_output=True, text=True)
+        for link in json.loads(done.stdout or "[]"):
+            if "UP" in link["flags"] and link["ifname"] != "lo" and link.get("operstate") != "UP":
+                waiting.append(f"{ns} {link['ifname']} is {link.get('operstate')}")
+            waiting += [
+                f"{ns} {link['ifname']} {a['local']} is tentative"
+                for a in link.get("addr_info", [])
+                if a.get("tentative")
+            ]
+    return waiting
+
+
+def wait_ipv6_ready(lab_name: str, timeout: float = 30) -> None:
+    """Wait until neighbour discovery can work at once (the probes' timeout is 1 s, and a
+    lost first neighbour solicitation is only retried after 1 s)."""
+    deadline = time.monotonic() + timeout
+    while waiting := _not_ready(lab_name):
+        assert time.monotonic() < deadline, f"not ready after {timeout:.0f} s: {waiting}"
+        time.sleep(0.02)
+
+
 def test_probes_over_ipv6(prefix: str) -> None:
     lab.up(IPV6, prefix=prefix, allow_exec=True)
     try:
+        wait_ipv6_ready(prefix)
         report = check_lab(prefix).report
     finally:
         lab.down_one(prefix)

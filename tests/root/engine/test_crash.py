@@ -55,12 +55,61 @@ def test_sigkill_mid_build_then_down_leaves_nothing(tmp_path: Path, prefix: str,
     assert not made_by(prefix), (made, out, err)
 
 
+def _threads_stopped(pid: int) -> bool:
+    """Every thread of pid is in group stop (or gone): nothing of it runs any more."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return True
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            continue
+        if data[data.rindex(b")") + 2 : data.rindex(b")") + 3] not in (b"T", b"Z", b"X"):
+            return False
+    return True
+
+
+def _build_done(lab: str) -> bool:
+    try:
+        with open(f"/run/nslab/{lab}/journal.jsonl") as handle:
+            return '"op":"done"' in handle.read()
+    except FileNotFoundError:
+        return False
+
+
+def _freeze(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGSTOP)
+    deadline = time.monotonic() + 10
+    while not _threads_stopped(proc.pid):
+        assert time.monotonic() < deadline, "nslab up did not stop"
+        time.sleep(0.001)
+
+
 def test_ctrl_c_mid_build_rolls_back(tmp_path: Path, prefix: str) -> None:
+    """Ctrl-C while namespaces are being made. The build runs in short slices (SIGCONT,
+    SIGSTOP) until, frozen, it has named at least one of its 201 namespaces and its journal
+    does not say done; SIGINT arrives then, whatever the machine's load: never after the build finished."""
     scenario = star(tmp_path / "star.yaml", 200)
     proc = nslab("up", str(scenario), "--prefix", prefix)
-    time.sleep(0.25)
-    proc.send_signal(signal.SIGINT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            time.sleep(0.002)
+            _freeze(proc)
+            made = len(made_by(prefix))
+            assert proc.poll() is None and not _build_done(prefix), "the build finished before it stopped"
+            if made >= 1:
+                break
+            assert time.monotonic() < deadline, "no namespace within 60 s"
+            proc.send_signal(signal.SIGCONT)
+        proc.send_signal(signal.SIGINT)  # pending until it runs again
+    finally:
+        proc.send_signal(signal.SIGCONT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode != 0
-    assert not [n for n in netns.list_names() if n.startswith(f"{prefix}-")], (out, err)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err
+    assert not made_by(prefix), (out, err)
     assert not os.path.exists(f"/run/nslab/{prefix}")
