@@ -77,10 +77,10 @@ def test_the_check_ignores_other_work_on_the_machine(prefix: str, tmp_path: Path
 
 
 BESIDE_FOREIGN_WORK = [
-    "tests/root/test_service_leaks.py::test_the_check_sees_a_service_process_left_running",
-    "tests/root/test_service_leaks.py::test_the_check_sees_a_process_that_outlived_its_namespace",
-    "tests/root/test_service_lifecycle.py::test_down_stops_every_service_and_what_it_started",
-    "tests/root/test_cli_root.py::test_up_status_exec_down_cycle",
+    "tests/root/services/test_service_leaks.py::test_the_check_sees_a_service_process_left_running",
+    "tests/root/services/test_service_leaks.py::test_the_check_sees_a_process_that_outlived_its_namespace",
+    "tests/root/services/test_service_lifecycle.py::test_down_stops_every_service_and_what_it_started",
+    "tests/root/cli/test_cli_root.py::test_up_status_exec_down_cycle",
 ]
 
 
@@ -91,7 +91,7 @@ def test_root_tests_pass_beside_other_work(tmp_path: Path) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'in'}",
              *BESIDE_FOREIGN_WORK],
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=Path(__file__).resolve().parents[3],
             capture_output=True,
             text=True,
             timeout=600,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from nslab import doctor
+from nslab.engine import doctor
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def installed_packages() -> set[str]:
