@@ -20,7 +20,7 @@ from nslab.errors import Loc, UsageError
 from nslab.scenario import model as m
 from nslab.scenario.catalog import shipped_dir
 
-SERVICES = "services"  # commands run by up/reset (exec services)
+SERVICES = "services"  # commands run by up/reset (exec services, node setup scripts)
 SOLUTION = "solution"  # commands run by solution --apply and selftest
 
 
@@ -49,6 +49,10 @@ def commands(scenario: m.Scenario, sources: tuple[str, ...] = (SERVICES, SOLUTIO
             if isinstance(command, str):
                 label = f"service {svc.name} ({svc.kind}): {_one_line(command)}"
                 out.append(RootAction("command", svc.node, label, svc.at("command"), SERVICES))
+        for node in scenario.nodes.values():
+            if node.setup:
+                label = f"setup: {_one_line(node.setup)}"
+                out.append(RootAction("command", node.name, label, node.at("setup"), SERVICES))
     if SOLUTION in sources:
         for step in scenario.solution:
             text = f"solution: {_one_line(step.run)}"

@@ -89,3 +89,17 @@ def test_gate_lets_shipped_scenarios_and_command_free_files_through(tmp_path: Pa
     plain = tmp_path / "plain.yaml"
     plain.write_text(SCENARIO.split("services:")[0])
     trust.gate(loader.load(str(plain)), str(plain), None, False, (trust.SERVICES, trust.SOLUTION))
+
+
+def test_node_setup_scripts_are_commands_that_up_runs() -> None:
+    """A node's setup script runs as root at `up` and `reset`: listed and gated like an exec
+    service's command."""
+    text = SCENARIO.replace(
+        "  h2:\n    interfaces: {eth0: {addresses: [10.0.0.2/24]}}",
+        "  h2:\n    interfaces: {eth0: {addresses: [10.0.0.2/24]}}\n    setup: echo 1 > /etc/motd",
+    )
+    scenario = loader.load_text(text, "t.yaml")
+    found = [a for a in trust.commands(scenario, (trust.SERVICES,)) if a.text.startswith("setup:")]
+    assert [(a.node, a.text) for a in found] == [("h2", "setup: echo 1 > /etc/motd")]
+    assert found[0].loc.line == 9
+    assert not [a for a in trust.commands(scenario, (trust.SOLUTION,)) if a.text.startswith("setup:")]
