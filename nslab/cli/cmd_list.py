@@ -12,9 +12,10 @@ def list_command(as_json: bool) -> None:
     Example:
       nslab list
     """
+    from nslab import plugins
     from nslab.scenario import catalog
 
-    entries = catalog.entries()
+    entries = catalog.entries(before_full_load=plugins.load)
     progress = _progress()
     if as_json:
         from nslab.cli.common import echo_json

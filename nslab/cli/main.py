@@ -22,8 +22,6 @@ if os.path.basename(sys.argv[0]) == "nslab" and signal.getsignal(signal.SIGINT) 
     signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 import importlib  # noqa: E402
-import importlib.util  # noqa: E402
-import logging  # noqa: E402
 
 import click  # noqa: E402
 
@@ -54,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # Verbs that never read a scenario: they skip registering the check, fault and service kinds.
-NO_SCENARIO = frozenset({"status", "down", "cleanup", "doctor", "capture", "walk"})
+NO_SCENARIO = frozenset({"list", "status", "down", "cleanup", "doctor", "capture", "walk"})
 
 EXIT_CODES = """\b
 Exit codes:
@@ -70,10 +68,10 @@ Exit codes:
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _available(name)]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS or not _available(name):
+        if name not in COMMANDS:
             return None
         if name not in NO_SCENARIO and not ctx.resilient_parsing:
             from nslab import plugins
@@ -89,10 +87,6 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-def _available(name: str) -> bool:
-    return importlib.util.find_spec(COMMANDS[name][0]) is not None
-
-
 @click.group(cls=LazyGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nslab")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
@@ -102,20 +96,21 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     \b
     Example:
-      sudo nslab up ws2-cannot-open-share      # build a broken lab
-      sudo nslab shell client          # debug it with ip, ping, ss, tcpdump...
-      sudo nslab check                 # grade your fix with live traffic
-      sudo nslab down                  # remove every trace of it
+      sudo nslab up ws2-cannot-open-share   # build a broken lab
+      sudo nslab shell ws2                  # debug it with ip, ping, ss, tcpdump...
+      sudo nslab check                      # grade your fix with live traffic
+      sudo nslab down                       # remove every trace of it
     """
     ctx.obj = {"debug": debug}
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    if debug:
+        # Only then: `logging` costs a quarter of `nslab --help`. Without --debug the library's
+        # warnings still reach stderr through logging's last-resort handler.
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: list[str] | None = None) -> None:
-    from nslab.errors import NslabError
-
     # Started: Ctrl-C is a KeyboardInterrupt again (caught below; a build rolls back on it).
     # Ours or nslab/__main__.py's twin, recognised by name.
     handler = signal.getsignal(signal.SIGINT)
@@ -125,9 +120,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="nslab", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except NslabError as exc:
-        click.echo(exc.render(), err=True)
-        sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -142,6 +134,12 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:
+        # Imported only here: `nslab --help` and every successful run skip nslab.errors.
+        from nslab.errors import NslabError
+
+        if isinstance(exc, NslabError):
+            click.echo(exc.render(), err=True)
+            sys.exit(exc.exit_code)
         if debug:
             raise
         if isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT: not a bug

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from nslab.errors import ScenarioError, UsageError
 from nslab.scenario.schema import did_you_mean
 
 SUFFIXES = (".yaml", ".yml")
+MAX_METADATA_BYTES = 64 * 1024  # a metadata block (briefing included) is far smaller
 LEVELS = {"beginner": 0, "intermediate": 1, "advanced": 2}
 
 
@@ -99,21 +101,72 @@ class Entry:
     error: str | None = None
 
 
-def entries() -> list[Entry]:
+def entries(before_full_load: Callable[[], None] | None = None) -> list[Entry]:
     """Every scenario with its metadata, in course order: section number, then difficulty
-    (beginner, intermediate, advanced), then name."""
-    from nslab.scenario.loader import load
+    (beginner, intermediate, advanced), then name.
 
+    Only each file's `metadata:` block is read: validating all the labs to print one line
+    each made `nslab list` eight interpreter starts long. A file whose metadata cannot be
+    read that way is loaded in full, so its first error is what the listing shows; any
+    other error in a file waits for `nslab validate` (or `up`, which validates).
+    `before_full_load` runs once before the first such load (the CLI registers the kinds
+    there, which a listing of well-formed files never needs)."""
     out: list[Entry] = []
     for stem, path in scenario_files().items():
+        md = _quick_metadata(path)
+        if md is not None:
+            out.append(Entry(path, *md))
+            continue
+        from nslab.scenario.loader import load
+
+        if before_full_load is not None:
+            before_full_load()
+            before_full_load = None
         try:
             scenario = load(str(path))
         except ScenarioError as exc:
             out.append(Entry(path, stem, "", "", "", 0, error=exc.diagnostics[0].render()))
             continue
-        md = scenario.metadata
-        out.append(Entry(path, md.name, md.title, md.section, md.level, md.minutes))
+        full = scenario.metadata
+        out.append(Entry(path, full.name, full.title, full.section, full.level, full.minutes))
     return sorted(out, key=lambda e: (_section_key(e.section), LEVELS.get(e.level, len(LEVELS)), e.name))
+
+
+def _quick_metadata(path: Path) -> tuple[str, str, str, str, int] | None:
+    """(name, title, section, level, minutes) from the file's top-level `metadata:` block
+    alone, or None when that block is missing, odd or incomplete (then the caller loads the
+    whole file and reports what is wrong)."""
+    import yaml
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(MAX_METADATA_BYTES)
+        text = head.decode()
+    except (OSError, UnicodeDecodeError):
+        return None
+    block: list[str] = []
+    for line in text.splitlines():
+        if block and line[:1] not in ("", " ", "\t", "#"):
+            break  # the next top-level key
+        if block or line.startswith("metadata:"):
+            block.append(line)
+    if not block:
+        return None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load("\n".join(block), Loader=loader)  # a safe loader: plain data only
+    except yaml.YAMLError:
+        return None
+    md = data.get("metadata") if isinstance(data, dict) else None
+    if not isinstance(md, dict):
+        return None
+    name, title = md.get("name"), md.get("title")
+    section, level, minutes = md.get("section", ""), md.get("level", "beginner"), md.get("minutes", 15)
+    if not (isinstance(name, str) and isinstance(title, str) and isinstance(level, str)):
+        return None
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not isinstance(section, str):
+        return None
+    return name, title, section, level, minutes
 
 
 def _section_key(section: str) -> tuple[int, str]:
