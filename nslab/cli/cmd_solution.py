@@ -52,8 +52,12 @@ def solution_command(lab: str | None, apply_it: bool, allow_exec: bool, yes: boo
             click.echo("\nWhy:")
             prose.echo(scenario.explanation)
         return
+    from nslab.engine import state
+
     solution.gate(lab_name, scenario, allow_exec)
-    for step in solution.apply(lab_name, scenario):
+    with state.lab_lock(lab_name, "nslab solution --apply"):  # no rebuild or teardown meanwhile
+        steps = solution.apply(lab_name, scenario)
+    for step in steps:
         click.echo(f"  [{step.node}] {step.run}" + (f"\n      {step.output}" if step.output else ""))
     from nslab.grading.live import check_scenario
     from nslab.grading.render import report_text

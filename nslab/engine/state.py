@@ -179,6 +179,9 @@ def lab_lock(lab: str, verb: str, wait: float | None = None) -> Iterator[None]:
     lab directory (a teardown removes that directory while the lock is held), is root's and
     mode 0600. Re-entrant within one thread (`up --replace` tears down, then builds). A
     second holder waits up to `wait` seconds, then gets exit 3 naming who holds it."""
+    if _inherited(lab):
+        yield  # the parent process holds it for us (a solution step's `nslab service ...`)
+        return
     key = (lab, threading.get_ident())
     with _held_guard:
         if key in _held:
@@ -195,6 +198,35 @@ def lab_lock(lab: str, verb: str, wait: float | None = None) -> Iterator[None]:
         yield
     finally:
         _release(key)
+
+
+HELD_ENV = "NSLAB_HELD_LOCK"
+
+
+def lock_for_children(lab: str) -> tuple[dict[str, str], int]:
+    """(environment, fd) that let a child process run verbs under the lock this thread holds
+    for `lab` (pass the fd with subprocess's pass_fds): the child shares the lock's open file
+    description, so it holds the very same flock, and waiting for it would deadlock."""
+    with _held_guard:
+        fd, _ = _held[(lab, threading.get_ident())]
+    return {HELD_ENV: f"{lab}:{fd}"}, fd
+
+
+def _inherited(lab: str) -> bool:
+    """Does this process hold `lab`'s lock through a descriptor its parent passed down? Only
+    if that descriptor is the current lock file, and locked (flock on a shared open file
+    description succeeds at once; on anything else it would not)."""
+    held_lab, _, number = os.environ.get(HELD_ENV, "").partition(":")
+    if held_lab != lab or not number.isdigit():
+        return False
+    fd = int(number)
+    try:
+        if os.fstat(fd).st_ino != os.stat(lock_path(lab)).st_ino:
+            return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
 
 
 def _acquire(lab: str, verb: str, wait: float) -> int:

@@ -95,13 +95,19 @@ def _apply(lab: str, scenario: m.Scenario, nslab_env: dict[str, str]) -> list[St
     if sh is None:
         raise EnvironmentProblem("no 'sh' on this machine", "apt-get install dash")
     keep = (state.STATE_ROOT, NETNS_DIR)
+    # Under `solution --apply` the caller holds the lab's lock: a step's own `nslab service
+    # restart` shares it instead of waiting for it.
+    try:
+        lock_env, lock_fd = state.lock_for_children(lab)
+    except KeyError:
+        lock_env, lock_fd = {}, -1
     done: list[StepResult] = []
     for number, step in enumerate(scenario.active_solution(), start=1):
         ns = netns_name(lab, step.node)
         view = etcfiles.ensure_node_view(lab, ns, step.node)
         argv = [sh, "-c", step.run]
         # Steps may call nslab itself (e.g. 'nslab service restart web'): say which lab.
-        env = {**os.environ, **nslab_env, "NSLAB_LAB": lab, "NSLAB_NODE": step.node}
+        env = {**os.environ, **nslab_env, **lock_env, "NSLAB_LAB": lab, "NSLAB_NODE": step.node}
         try:
             proc = subprocess.run(
                 argv,
@@ -112,6 +118,7 @@ def _apply(lab: str, scenario: m.Scenario, nslab_env: dict[str, str]) -> list[St
                 stdin=subprocess.DEVNULL,
                 env=env,
                 cwd="/",
+                pass_fds=(lock_fd,) if lock_fd >= 0 else (),
                 # In the forked child, single-threaded: it may unshare its mounts.
                 preexec_fn=_enter(view, ns, keep),
             )

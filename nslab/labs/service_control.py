@@ -130,7 +130,14 @@ def find(scenario: m.Scenario, name: str) -> m.Service:
 
 @contextlib.contextmanager
 def _locked(lab: str, name: str) -> Iterator[None]:
-    """One start/stop of a given service at a time (two terminals, one learner)."""
+    """One start/stop of a given service at a time (two terminals, one learner), under the
+    lab's lock (no teardown or rebuild of the lab meanwhile)."""
+    with state.lab_lock(lab, f"nslab service {name}"), _service_lock(lab, name):
+        yield
+
+
+@contextlib.contextmanager
+def _service_lock(lab: str, name: str) -> Iterator[None]:
     directory = os.path.join(state.lab_dir(lab), "services")
     statefiles.make_dirs(directory)
     fd = os.open(os.path.join(directory, f"{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -123,3 +123,35 @@ def test_sweep_candidates_need_the_owner_marker(root: Path) -> None:
     (root / "empty").mkdir()  # a claim killed before its marker: rmdir is safe
     state.remove_lab_dir("empty")
     assert not (root / "empty").exists()
+
+
+CHILD = """
+import sys
+from nslab.engine import state
+state.STATE_ROOT = sys.argv[1]
+with state.lab_lock(sys.argv[2], "nslab service restart web", wait=0.2):
+    print("ran", flush=True)
+"""
+
+
+def _child(
+    root: Path, lab: str, env: dict[str, str], fds: tuple[int, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(root), lab], capture_output=True, text=True, env=env, pass_fds=fds
+    )
+
+
+def test_a_child_given_the_lock_runs_under_it_and_others_still_wait(root: Path) -> None:
+    """`solution --apply` holds the lab's lock while its steps call `nslab service ...`: those
+    children share the lock through the passed descriptor instead of deadlocking on it."""
+    with state.lab_lock("alpha", "nslab solution --apply"):
+        env, fd = state.lock_for_children("alpha")
+        assert _child(root, "alpha", env, (fd,)).stdout == "ran\n"
+        # Without the descriptor, or with the variable alone (forged), the lock is busy.
+        assert _child(root, "alpha", {}).returncode != 0
+        assert "busy" in _child(root, "alpha", env).stderr
+        # A descriptor for one lab is no key to another's lock: that one is free, so it runs,
+        # taking its own lock.
+        assert _child(root, "beta", env, (fd,)).stdout == "ran\n"
