@@ -372,6 +372,7 @@ def test_grade_in_the_container_matches_the_host(podman: Podman, image: str, tmp
         volumes=(f"{tmp_path}:/work",),
     )
     assert "FIX-RAN-IN-H1" in inside.stdout, inside.stdout + inside.stderr
+    assert "exited" not in inside.stdout, inside.stdout + inside.stderr
     assert inside.returncode == host.returncode, inside.stdout + inside.stderr
     verdict = _junit_verdict(tmp_path / "inside" / "two-hosts.xml")
     assert verdict == _junit_verdict(tmp_path / "host" / "two-hosts.xml")
