@@ -5,7 +5,7 @@
 # Usage (as root, in a privileged container or VM):  grade.sh [FIXES_DIR] [REPORTS_DIR]
 #   FIXES_DIR (default: fixes) holds one directory per scenario, named after it, with one
 #   script per node, named after the node:   fixes/host-router-host/client.sh
-#   Each script runs inside its node with `nslab exec NODE -- sh -e SCRIPT`, in name order,
+#   Each script runs inside its node with `nslab exec NODE -- sh -e -c TEXT`, in name order,
 #   as if typed into `nslab shell NODE`. A failing script is reported and grading goes on:
 #   only the live network decides the grade.
 #   REPORTS_DIR (default: reports) receives one JUnit file per scenario: SCENARIO.xml.
@@ -57,7 +57,9 @@ for dir in "$fixes"/*/; do
     for script in "$dir"*.sh; do
         node=$(basename "$script" .sh)
         echo "--- $scenario: running $script inside node $node"
-        nslab exec --lab "$lab" "$node" -- sh -e "$script" </dev/null ||
+        # The script's text, not its path: a node sees its own /tmp, /root, /home, ... (its
+        # node view), so a path on this machine may not exist inside the node.
+        nslab exec --lab "$lab" "$node" -- sh -e -c "$(cat "$script")" "$script" </dev/null ||
             echo "--- $scenario: $script exited $? (grading goes on)"
     done
     nslab check --lab "$lab" --junit "$report" || status=1

@@ -94,7 +94,7 @@ def make(scenario: m.Scenario, lab: str, build: str, first_index: int = 2) -> Bu
 
     port_counter = {name: 0 for name in plans}
     for link in scenario.links:
-        ends = []
+        ends: list[tuple[str, IfacePlan]] = []
         for end in (link.a, link.b):
             node = scenario.nodes[end.node]
             name = end.iface
@@ -105,11 +105,13 @@ def make(scenario: m.Scenario, lab: str, build: str, first_index: int = 2) -> Bu
                     port_counter[end.node] += 1
                     name = f"p{port_counter[end.node]}"
             declared = node.interfaces.get(name)
-            port = (
-                _from_model(declared, alloc(end.node))
-                if declared
-                else IfacePlan(name, alloc(end.node), "veth")
-            )
+            index = alloc(end.node)
+            if ends and ends[0][1].index == index:
+                # The two ends of a veth must not share an index: the kernel's linkwatch then
+                # deems their carrier change non-urgent and brings the link up (attaches its
+                # qdisc) up to a second late, dropping the first packets after `up`.
+                index = alloc(end.node)
+            port = _from_model(declared, index) if declared else IfacePlan(name, index, "veth")
             if port.mtu is None:
                 port.mtu = link.mtu
             if node.kind == "switch" and port.master is None:

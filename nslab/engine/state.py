@@ -9,6 +9,7 @@ is ever swept or deleted).
 NSLAB_STATE_DIR moves the whole root (tests, or a machine without /run). Beside the labs it
 holds .locks/<lab>.lock (one per lab, outliving the lab directory a teardown removes) and
 .owners/<lab>/<build>.json (which namespaces nslab made, out of a learner's reach inside a node).
+Both go (rmdir, only when empty) with the last lab: after `down` the root is as it was.
 
 Modes never come from the caller's umask (see nslab.engine.statefiles): /run/nslab is 0755
 (anyone may list the labs that are up), each lab's directory 0700 and its files 0600, and
@@ -233,8 +234,15 @@ def _acquire(lab: str, verb: str, wait: float) -> int:
     path = lock_path(lab)
     deadline = time.monotonic() + wait
     while True:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        except (FileNotFoundError, FileExistsError):  # makedirs raced an rmdir
+            # The last holder of another lab removed the empty .locks between our mkdir and
+            # our create: make it again (bounded by the wait, so a root that cannot exist fails).
+            if time.monotonic() >= deadline + 1:
+                raise
+            continue
         try:
             got = _try_lock(fd, path)
             if got is True:
@@ -280,6 +288,15 @@ def _release(key: tuple[str, int]) -> None:
     with contextlib.suppress(OSError):
         os.unlink(lock_path(key[0]))
     os.close(fd)  # closing drops the flock
+    _remove_if_empty(os.path.dirname(lock_path(key[0])))
+
+
+def _remove_if_empty(directory: str) -> None:
+    """Leave no empty machinery behind once the last lab is gone. rmdir only ever removes an
+    empty directory, so this cannot lose another lab's file; whoever needs the directory
+    next makes it again (and retries if it vanished between their mkdir and their create)."""
+    with contextlib.suppress(OSError):
+        os.rmdir(directory)
 
 
 def _holder(fd: int) -> str:
@@ -307,9 +324,19 @@ def write_owners(lab: str, build: str, namespaces: list[tuple[str, str, int]]) -
     if not namespaces:
         return
     directory = owners_dir(lab)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
     rows = [[name, node, inode] for name, node, inode in namespaces]
-    _write_json(os.path.join(directory, f"{build}.json"), {"lab": lab, "build": build, "namespaces": rows})
+    for attempt in range(10):
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            _write_json(
+                os.path.join(directory, f"{build}.json"), {"lab": lab, "build": build, "namespaces": rows}
+            )
+            return
+        except (FileNotFoundError, FileExistsError):  # makedirs raced an rmdir
+            # Another lab's teardown removed .owners while it was empty, between our mkdir
+            # of it and of .owners/<lab>: make both again.
+            if attempt == 9:
+                raise
 
 
 def _owner_files(lab: str) -> dict[str, list[Any]]:
@@ -365,8 +392,8 @@ def forget_owners(lab: str, alive: set[int], build: str | None = None) -> None:
         if not any(isinstance(r, list) and len(r) == 3 and r[2] in alive for r in rows):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(owners_dir(lab), f"{name}.json"))
-    with contextlib.suppress(OSError):
-        os.rmdir(owners_dir(lab))  # only once empty
+    _remove_if_empty(owners_dir(lab))
+    _remove_if_empty(os.path.dirname(owners_dir(lab)))
 
 
 def etc_dir(netns: str) -> str:

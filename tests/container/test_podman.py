@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from nslab.scenario import loader
 from tests.container.vagrant_config import REPO, evaluate, ruby
 
 CACHE = Path(os.environ.get("NSLAB_PODMAN_CACHE", "/var/tmp/nslab-podman-cache"))
@@ -343,7 +344,11 @@ def test_grade_in_the_container_matches_the_host(podman: Podman, image: str, tmp
     fixes.mkdir(parents=True)
     # Proof that the script ran inside h1: only there does an eth0 carry 10.0.1.1.
     (fixes / "h1.sh").write_text("ip -o addr show eth0 | grep -q 10.0.1.1/24 && echo FIX-RAN-IN-H1\n")
-    (fixes / "h2.sh").write_text("ip link set eth0 up\n")  # the scenario's reference fix today
+    # The scenario's own reference fix, so this follows the lab when its fault changes.
+    scenario = loader.load(str(REPO / "scenarios" / "two-hosts.yaml"))
+    for node in {step.node for step in scenario.solution}:
+        steps = [step.run for step in scenario.solution if step.node == node]
+        (fixes / f"{node}.sh").write_text("\n".join(steps) + "\n")
     prefix = f"vmg{os.getpid() % 100000}-"
     env = _host_nslab(tmp_path) | {"NSLAB_GRADE_PREFIX": prefix}
     host = subprocess.run(
@@ -355,6 +360,8 @@ def test_grade_in_the_container_matches_the_host(podman: Podman, image: str, tmp
         check=False,
     )
     assert "FIX-RAN-IN-H1" in host.stdout, host.stdout + host.stderr
+    assert "exited" not in host.stdout, host.stdout  # every fix script ran to its end
+    assert host.returncode == 0, host.stdout + host.stderr  # the reference fix solves the lab
     inside = podman.run(
         image,
         "env",
@@ -365,10 +372,14 @@ def test_grade_in_the_container_matches_the_host(podman: Podman, image: str, tmp
         volumes=(f"{tmp_path}:/work",),
     )
     assert "FIX-RAN-IN-H1" in inside.stdout, inside.stdout + inside.stderr
+    assert "exited" not in inside.stdout, inside.stdout + inside.stderr
     assert inside.returncode == host.returncode, inside.stdout + inside.stderr
     verdict = _junit_verdict(tmp_path / "inside" / "two-hosts.xml")
     assert verdict == _junit_verdict(tmp_path / "host" / "two-hosts.xml")
     assert verdict, "the JUnit report says nothing"
+    assert [case for case in verdict if case[0] == "case"] == [
+        ("case", check.name) for check in scenario.checks
+    ], "every check should be reported, and pass"
 
 
 @pytest.mark.skipif(ruby() is None, reason="ruby is needed to read the Vagrantfile's uploads")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -65,6 +66,39 @@ def test_router_forwards_and_firewall_loads(prefix: str) -> None:
         assert ns_run(f"{prefix}-r1", "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1"
     finally:
         lab.down_one(prefix)
+
+
+def _veths_not_up(prefix: str, nodes: list[str]) -> list[str]:
+    """Every veth of the lab whose kernel operstate is not UP, read at once (no retry)."""
+    down = []
+    for node in nodes:
+        out = subprocess.run(
+            ["ip", "-n", f"{prefix}-{node}", "-j", "-d", "link"], capture_output=True, text=True, check=True
+        ).stdout
+        for link in json.loads(out):
+            if link.get("linkinfo", {}).get("info_kind") != "veth":
+                continue
+            if link.get("operstate") != "UP" or "NO-CARRIER" in link.get("flags", []):
+                down.append(f"{node}:{link['ifname']} {link.get('operstate')} {link.get('flags')}")
+    return down
+
+
+@pytest.mark.parametrize(
+    ("scenario", "nodes"),
+    [("host-router-host", ["client", "r1", "server"]), ("two-hosts", ["h1", "h2", "sw1"])],
+)
+def test_every_veth_is_up_when_up_returns(prefix: str, scenario: str, nodes: list[str]) -> None:
+    """`nslab up` then `nslab check` at once must not lose packets to a link still coming up.
+
+    The kernel defers a carrier change it deems non-urgent by up to a second (linkwatch); a
+    veth whose two ends share an interface index is such a case. Read with no wait at all.
+    """
+    lab.up(scenario, prefix=prefix, healthy=True)
+    try:
+        assert _veths_not_up(prefix, nodes) == []
+    finally:
+        report = lab.down_one(prefix)
+    assert not report.problems
 
 
 def test_same_scenario_under_two_prefixes(prefix: str) -> None:

@@ -165,43 +165,32 @@ def test_a_damaged_lab_reports_the_missing_node(prefix: str, progress_file: Path
 
 
 def test_watch_waits_for_the_fix(prefix: str, progress_file: Path) -> None:
+    """No sleeps: the fix lands only once the first round's verdict (a failing one) is out,
+    read from the watcher's stdout line by line, so no load can make it land earlier."""
     lab.up("two-hosts", prefix=prefix)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "nslab", "check", "--lab", prefix, "--watch", "--interval", "0.5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
-        watcher = subprocess.Popen(
-            [sys.executable, "-m", "nslab", "check", "--lab", prefix, "--watch", "--interval", "0.5"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
         assert watcher.stdout is not None
         first = []
         while not any(line.startswith("score ") for line in first):  # the first round's verdict
             line = watcher.stdout.readline()
-            assert line, "watch ended before its first round finished"
+            assert line, "watch ended before its first round finished: " + "".join(first)
             first.append(line)
-        time.sleep(0.2)
-        assert watcher.poll() is None  # still broken: still watching
-        subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                f"{prefix}-h2",
-                "iptables",
-                "-D",
-                "INPUT",
-                "-p",
-                "icmp",
-                "--icmp-type",
-                "echo-request",
-                "-j",
-                "DROP",
-            ],
-            check=True,
-        )
-        rest, _ = watcher.communicate(timeout=30)
-        out = "".join(first) + rest
-        assert watcher.returncode == 0
-        assert out.count("lab " + prefix) >= 2 and "solved: every goal is met" in out
+        assert "FAIL  goal   h1-reaches-h2" in "".join(first), "".join(first)
+        assert "solved" not in "".join(first)
+        assert watcher.poll() is None  # the round failed: it goes on watching
+        fix = ["iptables", "-D", "INPUT", "-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP"]
+        subprocess.run(["ip", "netns", "exec", f"{prefix}-h2", *fix], check=True)
+        rest, _ = watcher.communicate(timeout=60)
+        assert watcher.returncode == 0, rest
+        assert ("lab " + prefix) in rest and "solved: every goal is met" in rest, rest
     finally:
+        if watcher.poll() is None:
+            watcher.kill()  # only on a failure above: never leave our own process running
+            watcher.communicate()
         lab.down_one(prefix)
 
 

@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from nslab.errors import LabStateError
 
 HOLDER = """
 import sys
+import threading
 from nslab.engine import state
 state.STATE_ROOT = sys.argv[1]
 with state.lab_lock(sys.argv[2], "nslab up"):
@@ -155,3 +157,45 @@ def test_a_child_given_the_lock_runs_under_it_and_others_still_wait(root: Path) 
         # A descriptor for one lab is no key to another's lock: that one is free, so it runs,
         # taking its own lock.
         assert _child(root, "beta", env, (fd,)).stdout == "ran\n"
+
+
+def test_the_last_lock_released_leaves_no_locks_dir(root: Path) -> None:
+    with state.lab_lock("alpha", "nslab up"):
+        with state.lab_lock("beta", "nslab up"):
+            assert sorted(os.listdir(root / ".locks")) == ["alpha.lock", "beta.lock"]
+        assert os.listdir(root / ".locks") == ["alpha.lock"], "another lab's lock went"
+    assert os.listdir(root) == []
+
+
+def test_locks_dir_removed_under_a_taker_is_made_again(root: Path) -> None:
+    """Many threads taking and releasing their own labs' locks: each release may rmdir the
+    empty .locks while another thread is between its mkdir and its create; none may fail."""
+    errors: list[BaseException] = []
+
+    def churn(lab: str) -> None:
+        try:
+            for _ in range(200):
+                with state.lab_lock(lab, "nslab check", wait=5):
+                    assert os.path.exists(state.lock_path(lab))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=churn, args=(f"lab{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert os.listdir(root) == []
+
+
+def test_owner_records_leave_nothing_when_the_last_lab_goes(root: Path) -> None:
+    state.write_owners("alpha", "b1", [("alpha-h1", "h1", 11)])
+    state.write_owners("beta", "b2", [("beta-h1", "h1", 22)])
+    state.forget_owners("alpha", alive=set())
+    assert os.listdir(root / ".owners") == ["beta"]
+    assert set(state.owner_records()) == {22}
+    state.forget_owners("beta", alive={22})
+    assert set(state.owner_records()) == {22}, "a record of a living namespace went"
+    state.forget_owners("beta", alive=set())
+    assert os.listdir(root) == []

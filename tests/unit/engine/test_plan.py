@@ -41,3 +41,21 @@ def test_restore_join_keeps_negation_bare_and_quotes_spaces() -> None:
     )
     assert restore_join(["--log-prefix", "a b: "]) == '--log-prefix "a b: "'
     assert restore_join(["--comment", 'say "hi"']) == '--comment "say \\"hi\\""'
+
+
+def test_no_veth_shares_its_index_with_its_peer(scenario_dir: object) -> None:
+    """Equal indexes make the kernel bring the link up late (tests/root/engine: every veth up)."""
+    from pathlib import Path
+
+    files = sorted(Path(str(scenario_dir)).glob("*.yaml"))
+    assert len(files) > 10
+    pairs = 0
+    for path in files:
+        bplan = plan.make(loader.load(str(path)), "lab", "b1", first_index=2)
+        for node in bplan.nodes:
+            for veth in node.veths:
+                pairs += 1
+                assert veth.here_iface.index != veth.there_iface.index, (path.name, veth.here, veth.there)
+            indexes = [i.index for i in node.ifaces.values()]
+            assert len(indexes) == len(set(indexes)), (path.name, node.name)
+    assert pairs > 20
