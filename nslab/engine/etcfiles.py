@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 from typing import TYPE_CHECKING
 
 from nslab.engine import state, statefiles
@@ -191,6 +192,7 @@ def add_ca_trust(journal: Journal, lab: str, netns: str, ca_pem: str) -> None:
 
 NODE_FS_SIZE = "16m"  # all a node can write: /etc, /run, /var, /root, /home layers and /tmp
 OPAQUE_XATTR = "trusted.overlay.opaque"
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8  # mount(2) flags of the tmpfs that hides the state root
 # Host directories a node sees through its own overlay (reads: the host's; writes: the node's).
 # /run goes last: the other layers live under /run/nslab, which the /run overlay hides.
 OVERLAID = ("etc", "var", "root", "home", "run")
@@ -227,7 +229,12 @@ def ensure_node_fs(lab: str, netns: str) -> str:
             os.makedirs(root, mode=0o700, exist_ok=True)
             kns.mount("nslab", root, "tmpfs", 0, f"size={NODE_FS_SIZE},mode=0700")
             for name in OVERLAID:
-                os.makedirs(os.path.join(root, name, "upper"), mode=0o755)
+                upper = os.path.join(root, name, "upper")
+                os.makedirs(upper, mode=0o700)
+                # The overlay's top directory takes the upper's mode, and builds run under a
+                # 077 umask: without this a node's /etc and /run are root's alone, and its
+                # unprivileged programs (a service's worker, `runuser -u nobody`) read nothing.
+                os.chmod(upper, _host_mode("/" + name))
                 os.mkdir(os.path.join(root, name, "work"), 0o700)
                 os.mkdir(os.path.join(root, name, "view"), 0o755)
             os.mkdir(os.path.join(root, "tmp"))
@@ -235,6 +242,14 @@ def ensure_node_fs(lab: str, netns: str) -> str:
     finally:
         os.close(fd)
     return root
+
+
+def _host_mode(path: str) -> int:
+    """The permission bits of a host directory a node overlays (0755 if it is missing)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o755
 
 
 # Commands nslab adds inside every node, first on PATH in `nslab shell` and `nslab exec`. It
@@ -352,6 +367,7 @@ def enter_prepared(root: str, netns: str, keep: tuple[str, ...] = ()) -> None:
     for target, source in targets:  # /run last: its overlay hides the sources under /run/nslab
         libc.bind_mount(source, target)
         kns.set_readonly(target, False, recursive=False)
+    _hide_state(keep)
     for path, kept_fd in kept:
         # Recursive: /run/netns is a directory of namespace binds, not of plain files.
         kns.mount(f"/proc/self/fd/{kept_fd}", path, None, libc.MS_BIND | libc.MS_REC)
@@ -361,3 +377,23 @@ def enter_prepared(root: str, netns: str, keep: tuple[str, ...] = ()) -> None:
         os.chdir(cwd)  # through the new mounts: a shell started in /root writes the node's /root
     except OSError:
         os.chdir("/")
+
+
+def _hide_state(keep: tuple[str, ...]) -> None:
+    """Cover nslab's state root with an empty read-only tmpfs in this mount namespace. The
+    node's /run is an overlay of the host's /run, so without it a root shell in any node reads
+    every lab's state: scenario.yaml (the solution), the CA key, the journals. Paths in `keep`
+    under it get an empty directory first, to be bound over; keeping the root itself (solution
+    steps) binds all of it back. A root learner can still `umount` it: this keeps the answer
+    out of sight, it is no wall against the machine's own root (who has the host shell)."""
+    from nslab.kernel import netns as kns
+
+    for top in dict.fromkeys(("/run/nslab", state.STATE_ROOT)):
+        if not os.path.isdir(top):
+            continue
+        kns.mount("nslab-hidden", top, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755")
+        inside = top.rstrip("/") + "/"
+        for path in keep:
+            if path.startswith(inside):
+                os.makedirs(path, mode=0o700, exist_ok=True)
+        kns.set_readonly(top, True, recursive=False)

@@ -58,6 +58,10 @@ def labs() -> list[str]:
     return sorted(d for d in names if _LAB_NAME.fullmatch(d) and owner_of(d) is not None)
 
 
+def is_lab_name(name: str) -> bool:
+    return _LAB_NAME.fullmatch(name) is not None
+
+
 def owner_of(lab: str) -> dict[str, Any] | None:
     """The owner marker of a lab directory ({"lab", "build"}), or None if it has none."""
     try:
@@ -103,13 +107,67 @@ def claim(lab: str, build: str) -> str:
     try:
         statefiles.make_dir(path, statefiles.PRIVATE_DIR)
     except FileExistsError:
-        raise LabStateError(
-            f"lab {lab!r} is already up (or a build of it was interrupted)",
-            f"run 'nslab down {lab}' first, or 'nslab up ... --replace', or pick another --prefix",
-        ) from None
+        if not clear_abandoned(lab):
+            raise _already_up(lab) from None
+        statefiles.make_dir(path, statefiles.PRIVATE_DIR)
     _write_json(os.path.join(path, OWNER_FILE), {"lab": lab, "build": build, "pid": os.getpid()})
     statefiles.make_dir(os.path.join(path, "logs"), statefiles.PRIVATE_DIR)
     return path
+
+
+def _already_up(lab: str) -> LabStateError:
+    return LabStateError(
+        f"lab {lab!r} is already up (or a build of it was interrupted)",
+        f"run 'nslab down {lab}' first, or 'nslab up ... --replace', or pick another --prefix",
+    )
+
+
+def node_mounts(lab: str) -> list[str]:
+    """Mount points under the lab's nodes/ directory (each node's tmpfs, its overlays and its
+    UTS namespace; etcfiles.nodeview_root), deepest first. Only nslab mounts there."""
+    from nslab.kernel import netns
+
+    return netns.mounted_under(os.path.join(lab_dir(lab), "nodes"))
+
+
+def clear_abandoned(lab: str) -> bool:
+    """Remove what is left of a lab whose state was removed by hand, and say whether its
+    directory is gone. A learner's `rm -rf /run/nslab/LAB` deletes every file and stops with
+    EBUSY at the nodes' mount points, so the directory stays: no owner marker, no file, only
+    directories and node mounts. Those mounts are unmounted and the empty directories
+    removed (rmdir only: a file found anywhere, or a marker, leaves everything as it is)."""
+    from nslab.kernel import libc
+
+    path = lab_dir(lab)
+    if owner_of(lab) is not None:
+        return False
+    mounts = node_mounts(lab)
+    if _holds_files(path, set(mounts)):
+        return False
+    for point in mounts:
+        with contextlib.suppress(OSError):
+            libc.umount_detach(point)
+    _remove_empty_dirs(path)
+    return not os.path.lexists(path)
+
+
+def _holds_files(top: str, mounts: set[str]) -> bool:
+    """Whether anything but a directory lies under `top`, not looking inside mount points."""
+    for root, dirs, files in os.walk(top):
+        if files:
+            return True
+        dirs[:] = [d for d in dirs if os.path.join(root, d) not in mounts]
+    return False
+
+
+def _remove_empty_dirs(top: str) -> None:
+    """rmdir `top` and its subdirectories, deepest first; a non-empty one stays."""
+    for root, dirs, _ in os.walk(top, topdown=False):
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(root, name))
+    with contextlib.suppress(OSError):
+        os.rmdir(top)
 
 
 def write_meta(meta: Meta) -> None:
@@ -152,8 +210,8 @@ def remove_lab_dir(lab: str, build: str | None = None) -> None:
     a claim killed before its marker; if not, it is not ours to delete."""
     owner = owner_of(lab)
     if owner is None:
-        with contextlib.suppress(OSError):
-            os.rmdir(lab_dir(lab))
+        # Teardown has unmounted the nodes: what rm -rf could not remove is empty directories.
+        _remove_empty_dirs(lab_dir(lab))
         return
     if build is not None and owner.get("build") != build:
         return

@@ -138,15 +138,16 @@ def down(lab: str, build: str | None = None) -> TeardownReport:
     if records:
         alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
         state.forget_owners(lab, alive, build)
-    if not report.found and build is None:
-        # The lab's state was removed by hand: its /etc/netns links dangle, and nothing
-        # else names them. (Only then: a listing of /etc/netns is not free on a big class.)
+    dir_owner = state.owner_of(lab)
+    if build is None or dir_owner is None or dir_owner.get("build") == build:
+        _unmount_lab(report, lab, owned=dir_owner is not None)
+    if dir_owner is None and build is None:
+        # The lab's state was removed by hand (`rm -rf` stops at the nodes' mounts, just
+        # unmounted): its /etc/netns links dangle, and nothing else names them. (Only then:
+        # a listing of /etc/netns is not free on a big class.)
         for _ in _sweep_stale_etc_links(lab, exact=True):
             report.etc_dirs += 1
             report.found = True
-    dir_owner = state.owner_of(lab)
-    if build is None or dir_owner is None or dir_owner.get("build") == build:
-        _unmount_lab(report, lab)
     state.remove_lab_dir(lab, build)
     return report
 
@@ -161,13 +162,14 @@ def owner_of_namespace(name: str) -> tuple[str, str, str] | None:
     return parse_marker(read_markers([name]).get(name) or "")
 
 
-def _unmount_lab(report: TeardownReport, lab: str) -> None:
+def _unmount_lab(report: TeardownReport, lab: str, owned: bool = True) -> None:
     """Unmount the nodes' tmpfs, overlays and UTS namespaces: everything mounted under the
     lab's state directory is the lab's (etcfiles.nodeview_root), found by location so that
-    a build killed right after a mount leaves nothing behind. Deepest first."""
-    directory = state.lab_dir(lab)
+    a build killed right after a mount leaves nothing behind. Deepest first. `owned`: the
+    directory has its owner marker; without it (state removed by hand) only the mounts
+    under nodes/, where nslab makes them, are taken."""
     try:
-        points = netns.mounted_under(directory)
+        points = netns.mounted_under(state.lab_dir(lab)) if owned else state.node_mounts(lab)
     except OSError:
         return
     for point in points:
@@ -250,6 +252,7 @@ def sweep(only: str = "") -> list[TeardownReport]:
     nothing without one of those. `only`: restrict to labs whose name starts with it.
     A lab another command holds comes back with `busy` set and is left alone."""
     found = set(state.labs())
+    found |= _labs_with_node_mounts()
     live = netns.list_names()
     for inode, record in state.owner_records().items():
         if record["netns"] in live and _inode(record["netns"]) == inode:
@@ -276,6 +279,21 @@ def sweep(only: str = "") -> list[TeardownReport]:
             reports.append(by_lab[lab])
         by_lab[lab].etc_dirs += 1
     return reports
+
+
+def _labs_with_node_mounts() -> set[str]:
+    """Labs with node mounts under the state root (etcfiles.nodeview_root): one whose state
+    was removed by hand still has them (`rm -rf` stops at mount points), and no marker."""
+    labs: set[str] = set()
+    try:
+        points = netns.mounted_under(state.STATE_ROOT)
+    except OSError:
+        return labs
+    for point in points:
+        parts = os.path.relpath(point, state.STATE_ROOT).split(os.sep)
+        if len(parts) >= 3 and parts[1] == "nodes" and state.is_lab_name(parts[0]):
+            labs.add(parts[0])
+    return labs
 
 
 def _sweep_stale_records(only: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import by_hand
 from tests.reliability import harness as h
 from tests.reliability import scenarios
 from tests.reliability.conftest import Figures
@@ -204,7 +204,7 @@ def test_state_directory_deleted(lab: str, figures: Figures) -> None:
     intruder = f"{lab}-intruder"
     subprocess.run(["ip", "netns", "add", intruder], check=True)
     try:
-        shutil.rmtree(os.path.join(h.STATE_ROOT, lab))
+        by_hand.remove_state(os.path.join(h.STATE_ROOT, lab))
         down = h.nslab("down", lab)
         assert down.code == 0 and "Traceback" not in down.err, down
         cleanup = h.nslab("cleanup", "--prefix", lab)  # nothing left to do, and still harmless
@@ -222,7 +222,7 @@ def test_state_directory_deleted(lab: str, figures: Figures) -> None:
 def test_status_notices_a_lab_without_state(lab: str) -> None:
     _up(h.SHIPPED / "two-hosts.yaml", lab)
     try:
-        shutil.rmtree(os.path.join(h.STATE_ROOT, lab))
+        by_hand.remove_state(os.path.join(h.STATE_ROOT, lab))
         status = h.nslab("status")
         assert status.code == 1 and lab in status.out + status.err, status
     finally:

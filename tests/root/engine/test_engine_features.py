@@ -58,8 +58,14 @@ def test_features_ipv6_neighbours_routes_sysctls_etc_files(prefix: str) -> None:
         assert "10.5.0.2\tpeer.lab" in ns_run(a, "cat", "/etc/hosts").stdout
         assert "search lab" in ns_run(a, "cat", "/etc/resolv.conf").stdout
         assert ns_run(a, "getent", "hosts", "peer.lab").stdout.split()[0] == "10.5.0.2"
-        # One symlink on disk per node; the files live in the lab's state directory (tmpfs).
-        assert os.readlink(f"/etc/netns/{a}") == f"/run/nslab/{prefix}/etc/{a}"
+        # One symlink on disk per node, to the upper layer of the node's /etc overlay on its
+        # tmpfs in the lab's state directory: the node's own files, with their content.
+        link = f"/etc/netns/{a}"
+        assert os.readlink(link) == f"/run/nslab/{prefix}/nodes/{a}/etc/upper"
+        with open(f"{link}/hosts") as handle:
+            assert "10.5.0.2\tpeer.lab" in handle.read()
+        with open(f"{link}/resolv.conf") as handle:
+            assert "search lab" in handle.read()
         assert "failed" not in ns_run(a, "true").stderr  # ip netns exec binds every entry there
         ns_run(a, "sh", "-c", "echo '10.5.0.9 added.lab' >> /etc/hosts")  # a learner's edit...
         with open("/etc/hosts") as handle:

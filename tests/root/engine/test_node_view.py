@@ -215,3 +215,62 @@ def test_inner_a_service_lives_in_its_node_view(prefix: str, tmp_path: object) -
         assert status["labs"][0]["ok"]
     finally:
         assert nslab("down", prefix).returncode == 0
+
+
+# --- outside the sandbox: reads only --------------------------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+@pytest.mark.skipif(os.environ.get(SANDBOX) == "1", reason="runs outside the sandbox")
+def test_a_node_sees_no_lab_state_yet_its_services_keep_theirs(prefix: str, tmp_path: object) -> None:
+    """A node's /run is an overlay of the host's, where every lab keeps its state: scenario.yaml
+    holds the solution. A learner's shell in a node finds nothing there, of any lab; a
+    service in the same node still reaches its own state directory at its own path."""
+    from nslab.engine import state
+    from nslab.engine.journal import read
+
+    other = f"{prefix}-b"
+    path = f"{tmp_path}/one.yaml"
+    with open(path, "w") as handle:
+        handle.write(
+            "metadata: {name: one, title: t}\n"
+            "nodes:\n  a: {interfaces: {lo1: {kind: bridge, addresses: [10.9.0.1/24]}}}\n"
+            "services:\n  - {name: s, kind: tcp, node: a, port: 9}\n"
+        )
+    assert nslab("up", path, "--prefix", prefix).returncode == 0
+    try:
+        up = nslab("up", "two-hosts", "--prefix", other, "--healthy")
+        assert up.returncode == 0, up.stderr
+        mine, theirs = state.lab_dir(prefix), state.lab_dir(other)
+        assert os.path.isfile(f"{theirs}/scenario.yaml") and os.path.isfile(f"{mine}/scenario.yaml")
+        looked = in_node(
+            prefix,
+            "a",
+            f"ls -A {state.STATE_ROOT}; echo listed; cat {theirs}/scenario.yaml; cat {mine}/scenario.yaml; "
+            f"cat {mine}/journal.jsonl; ls {theirs}; touch {state.STATE_ROOT}/x",
+        )
+        assert looked.stdout == "listed\n", looked.stdout  # an empty directory
+        errors = looked.stderr.splitlines()
+        hidden = (f"{theirs}/scenario.yaml", f"{mine}/scenario.yaml", f"{mine}/journal.jsonl", f"'{theirs}'")
+        for gone in hidden:
+            assert any(gone in e and e.endswith("No such file or directory") for e in errors), errors
+        assert "Read-only file system" in looked.stderr, looked.stderr
+        # The node's unprivileged programs still read its /etc and /run.
+        plain = in_node(prefix, "a", "runuser -u nobody -- sh -c 'head -1 /etc/hosts; ls -d /run/nslab-node'")
+        assert plain.returncode == 0 and "written by nslab" in plain.stdout, plain.stderr
+
+        (proc,) = read(mine).procs
+        service_root = f"/proc/{proc['pid']}/root"
+        assert sorted(os.listdir(service_root + state.STATE_ROOT)) == [prefix]
+        assert "owner" in os.listdir(service_root + mine), "the service lost its state directory"
+        probe = in_node(
+            prefix, "a", "python3 -c 'import socket; socket.create_connection((\"10.9.0.1\", 9), 2)'"
+        )
+        assert probe.returncode == 0, probe.stderr
+        restarted = nslab("service", "restart", "--lab", prefix, "s")
+        assert restarted.returncode == 0, restarted.stderr
+        status = json.loads(nslab("status", prefix, "--json").stdout)
+        assert status["labs"][0]["ok"], status
+    finally:
+        nslab("down", other)
+        assert nslab("down", prefix).returncode == 0

@@ -5,7 +5,6 @@ cannot edit away, and cross-lab namespace name collisions."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from nslab.errors import LabStateError
 from nslab.kernel import netns
 from nslab.labs import lifecycle as lab
 from nslab.services.supervisor import start_services
+from tests import by_hand
 
 
 def nslab(*args: str, wait: str = "0", **env: str) -> subprocess.CompletedProcess[str]:
@@ -180,11 +180,18 @@ def test_a_failing_build_does_not_remove_another_lab(prefix: str, tmp_path: Path
 # --- 2. stale /etc/netns links ------------------------------------------------------------
 
 
-def test_lab_whose_state_was_removed_by_hand_builds_again(prefix: str) -> None:
+@pytest.mark.parametrize("unmount", [False, True], ids=["rm-rf", "umount-and-rm"])
+def test_lab_whose_state_was_removed_by_hand_builds_again(prefix: str, unmount: bool) -> None:
     lab.up("first-link", prefix=prefix)
+    if not unmount:
+        # A shell opened in a node mounts its overlays and UTS namespace under the state too:
+        # rm -rf walks into them (writing only whiteouts into the node's tmpfs; ~15 s here)
+        # and leaves them mounted for nslab to find.
+        opened = nslab("exec", "--lab", prefix, "laptop", "--", "hostname")
+        assert opened.returncode == 0 and opened.stdout == "laptop\n", opened.stderr
     for name in made_by(prefix):
         subprocess.run(["ip", "netns", "del", name], check=True)
-    shutil.rmtree(state.lab_dir(prefix))
+    by_hand.remove_state(state.lab_dir(prefix), unmount=unmount)
     link = f"/etc/netns/{prefix}-laptop"
     assert os.path.islink(link) and not os.path.exists(link), "the setup should leave a dangling link"
     result = nslab("up", "first-link", "--prefix", prefix)
@@ -203,7 +210,7 @@ def test_down_removes_dangling_links_of_its_lab_only(prefix: str) -> None:
         for name in made_by(prefix):
             if not name.startswith(f"{other}-"):
                 subprocess.run(["ip", "netns", "del", name], check=True)
-        shutil.rmtree(state.lab_dir(prefix))
+        by_hand.remove_state(state.lab_dir(prefix))
         result = nslab("down", prefix)
         assert result.returncode == 0, result.stderr
         assert "2 /etc/netns entries" in result.stdout, result.stdout
@@ -217,7 +224,7 @@ def test_cleanup_removes_dangling_links_into_nslab_state(prefix: str) -> None:
     lab.up("first-link", prefix=prefix)
     for name in made_by(prefix):
         subprocess.run(["ip", "netns", "del", name], check=True)
-    shutil.rmtree(state.lab_dir(prefix))
+    by_hand.remove_state(state.lab_dir(prefix))
     result = nslab("cleanup", "--prefix", prefix)
     assert result.returncode == 0, result.stderr
     assert f"lab {prefix} is down: removed 0 namespaces, 2 /etc/netns entries" in result.stdout, result.stdout
@@ -291,7 +298,7 @@ def test_changed_lo_alias_does_not_hide_a_namespace_from_cleanup(prefix: str) ->
     lab.up("two-hosts", prefix=prefix, healthy=True)
     set_lo_alias(f"{prefix}-h1", "")
     set_lo_alias(f"{prefix}-h2", f"nslab:{prefix}x:h2:whatever")  # a lie, pointing elsewhere
-    shutil.rmtree(state.lab_dir(prefix))  # no journal either
+    by_hand.remove_state(state.lab_dir(prefix))  # no journal either
     result = nslab("cleanup", "--prefix", prefix)
     assert result.returncode == 0, result.stderr
     assert made_by(prefix) == []
@@ -323,7 +330,7 @@ def test_colliding_namespace_name_names_the_running_lab(prefix: str, tmp_path: P
 
 def test_namespace_left_by_a_gone_lab_names_the_down_that_removes_it(prefix: str, tmp_path: Path) -> None:
     lab.up("two-hosts", prefix=prefix, healthy=True)
-    shutil.rmtree(state.lab_dir(prefix))
+    by_hand.remove_state(state.lab_dir(prefix))
     try:
         with pytest.raises(LabStateError) as err:
             lab.up("two-hosts", prefix=prefix, healthy=True)

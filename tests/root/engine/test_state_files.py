@@ -48,9 +48,12 @@ def lab(prefix: str) -> Iterator[Path]:
 
 
 def _walk(top: Path) -> list[Path]:
+    """Everything under `top` on its own filesystem: the nodes' tmpfs are mounted below it,
+    and their overlays show host directories (a node's /run view shows every lab's state)."""
     found = [top]
     for root, dirs, files in os.walk(top):
         found += [Path(root, n) for n in dirs + files]
+        dirs[:] = [d for d in dirs if not os.path.ismount(os.path.join(root, d))]
     return found
 
 
@@ -76,9 +79,11 @@ def test_umask_000_leaves_nothing_writable_by_others(lab: Path) -> None:
     assert len(secret) > 3
     readable = [str(p) for p in secret if p.lstat().st_mode & 0o004]
     assert readable == []
-    # What a node's unprivileged programs read through `ip netns exec`: readable, not writable.
-    hosts = list((lab / "etc").rglob("hosts"))
+    # What a node's unprivileged programs read (its /etc overlay's upper layer, on the node's
+    # tmpfs): readable, not writable, and so is the directory above (the node's /etc itself).
+    hosts = list(lab.glob("nodes/*/etc/upper/hosts"))
     assert hosts and all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in hosts)
+    assert all(stat.S_IMODE(p.parent.stat().st_mode) == 0o755 for p in hosts)
 
 
 def test_a_tampered_state_file_is_refused(lab: Path) -> None:
