@@ -52,7 +52,7 @@ def test_setup_runs_once_in_the_node_view_and_leaves_no_process(prefix: str, tmp
     marker = str(4000 + os.getpid() % 1000)
     path = tmp_path / "setup.yaml"
     path.write_text(SCENARIO.format(marker=marker, second="'true'"))
-    lab.up(str(path), prefix=prefix)
+    lab.up(str(path), prefix=prefix, allow_exec=True)
     try:
         note = nslab("exec", "--lab", prefix, "a", "--", "cat", "/etc/lab-note")
         assert note.returncode == 0 and note.stdout.strip() == "made by setup on a", note
@@ -68,10 +68,20 @@ def test_a_failing_setup_fails_up_and_leaves_no_lab(prefix: str, tmp_path: Path)
     path = tmp_path / "setup.yaml"
     path.write_text(SCENARIO.format(marker="1", second="'echo no such thing >&2; exit 3'"))
     with pytest.raises(SetupFailed) as caught:
-        lab.up(str(path), prefix=prefix)
+        lab.up(str(path), prefix=prefix, allow_exec=True)
     assert "the setup script of b failed (exit 3): no such thing" in str(caught.value)
     assert str(caught.value.hint).endswith("setup.yaml:11:12")  # b's setup: value
     assert prefix not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert not Path(f"/run/nslab/{prefix}").exists()
-    done = nslab("up", str(path), "--prefix", prefix)
+    done = nslab("up", str(path), "--prefix", prefix, "--allow-exec")
     assert done.returncode == 5 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_setup_script_from_outside_the_package_needs_allow_exec(prefix: str, tmp_path: Path) -> None:
+    """A node's setup script runs as root: `up` of a file that is not shipped refuses it
+    before building anything, naming the script."""
+    path = tmp_path / "setup.yaml"
+    path.write_text(SCENARIO.format(marker="1", second="'true'"))
+    done = nslab("up", str(path), "--prefix", prefix)
+    assert done.returncode == 2 and "--allow-exec" in done.stderr and "setup:" in done.stderr, done.stderr
+    assert prefix not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout

@@ -59,7 +59,7 @@ def _env(mode: str) -> dict[str, str]:
 def lab(prefix: str, tmp_path: Path, mode: str) -> Iterator[str]:
     path = tmp_path / "sup.yaml"
     path.write_text(SCENARIO)
-    up = nslab("up", str(path), "--prefix", prefix, env=_env(mode))
+    up = nslab("up", str(path), "--prefix", prefix, "--allow-exec", env=_env(mode))
     assert up.returncode == 0, up.stderr
     try:
         yield prefix
