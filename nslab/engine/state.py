@@ -106,8 +106,14 @@ def claim(lab: str, build: str) -> str:
             f"lab {lab!r} is already up (or a build of it was interrupted)",
             f"run 'nslab down {lab}' first, or 'nslab up ... --replace', or pick another --prefix",
         ) from None
-    _write_json(os.path.join(path, OWNER_FILE), {"lab": lab, "build": build, "pid": os.getpid()})
-    statefiles.make_dir(os.path.join(path, "logs"), statefiles.PRIVATE_DIR)
+    try:
+        _write_json(os.path.join(path, OWNER_FILE), {"lab": lab, "build": build, "pid": os.getpid()})
+        statefiles.make_dir(os.path.join(path, "logs"), statefiles.PRIVATE_DIR)
+    except BaseException:
+        # A full disk (or a signal) before the lab is whole: nothing of the build exists yet
+        # but this directory, which we just made under the lab's lock, so it is ours to remove.
+        shutil.rmtree(path, ignore_errors=True)
+        raise
     return path
 
 
@@ -206,8 +212,15 @@ def _acquire(lab: str, verb: str, wait: float) -> int:
         try:
             got = _try_lock(fd, path)
             if got is True:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()} {verb}\n".encode(), 0)
+                try:
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, f"{os.getpid()} {verb}\n".encode(), 0)
+                except BaseException:
+                    # A full disk: leave no lock file behind (we hold it, so it is ours to
+                    # unlink, exactly as _release does).
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+                    raise
                 return fd
             if got is None and time.monotonic() >= deadline:
                 raise LabStateError(
@@ -277,7 +290,13 @@ def write_owners(lab: str, build: str, namespaces: list[tuple[str, str, int]]) -
     directory = owners_dir(lab)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     rows = [[name, node, inode] for name, node, inode in namespaces]
-    _write_json(os.path.join(directory, f"{build}.json"), {"lab": lab, "build": build, "namespaces": rows})
+    record = {"lab": lab, "build": build, "namespaces": rows}
+    try:
+        _write_json(os.path.join(directory, f"{build}.json"), record)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)  # only if empty: another build's record stays
+        raise
 
 
 def _owner_files(lab: str) -> dict[str, list[Any]]:

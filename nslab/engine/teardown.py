@@ -135,9 +135,10 @@ def down(lab: str, build: str | None = None) -> TeardownReport:
     etc_dirs = list(dict.fromkeys([*entries.etc, *(state.etc_dir(n) for n in ours)]))
     for path in etc_dirs:
         _remove_etc(report, path, lab)
-    if records:
-        alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
-        state.forget_owners(lab, alive, build)
+    # Always, even with no record: an empty .owners/<lab> (a build killed, or out of space,
+    # between making it and writing the record) goes too.
+    alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
+    state.forget_owners(lab, alive, build)
     if not report.found and build is None:
         # The lab's state was removed by hand: its /etc/netns links dangle, and nothing
         # else names them. (Only then: a listing of /etc/netns is not free on a big class.)
