@@ -344,14 +344,21 @@ def owner_records(lab: str | None = None) -> dict[int, dict[str, Any]]:
     return records
 
 
-def forget_owners(lab: str, alive: set[int], build: str | None = None) -> None:
-    """Drop the lab's owner files (or one build's) of which no namespace is `alive`."""
+def forget_owners(lab: str, alive: set[int], build: str | None = None, locked: bool = False) -> None:
+    """Drop the lab's owner files (or one build's) of which no namespace is `alive`; with
+    `locked` (the caller holds the lab's lock), also records whose write was killed."""
     for name, rows in _owner_files(lab).items():
         if build is not None and name != build:
             continue
         if not any(isinstance(r, list) and len(r) == 3 and r[2] in alive for r in rows):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(owners_dir(lab), f"{name}.json"))
+    with contextlib.suppress(OSError):
+        for name in os.listdir(owners_dir(lab)) if locked else []:
+            if name.endswith(".tmp") and (build is None or name.startswith(f"{build}.json.")):
+                # A record's write killed before its rename (the caller holds the lab's lock:
+                # no writer is running): only ever our own partial file.
+                os.unlink(os.path.join(owners_dir(lab), name))
     with contextlib.suppress(OSError):
         os.rmdir(owners_dir(lab))  # only once empty
 
