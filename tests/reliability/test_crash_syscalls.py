@@ -10,9 +10,13 @@ owner file and writing it. Needs strace (skipped, saying so, where it is missing
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,18 +30,24 @@ from tests.reliability.watch import force_clean
 
 STRACE = shutil.which("strace")
 SMALL = h.OURS / "reliability-small.yaml"
-SYSCALLS = "mkdir,openat,write,mount,rename,setns,unshare,setxattr,symlink"
+SYSCALLS = "mkdir,openat,write,pwrite64,ftruncate,mount,rename,setns,unshare,setxattr,symlink"
 
 pytestmark = pytest.mark.skipif(STRACE is None, reason="strace is not installed (apt-get install strace)")
 
-_LINE = re.compile(r"^(\d+)\s+(\w+)\((.*)\)\s+= (.*)$")
+_LINE = re.compile(r"^(\w+)\((.*)\)\s+= (.*)$")
+# Started stopped, so that strace can attach before it runs and the kill run knows its pid:
+# temporary files are named after the writer's pid (statefiles.write_atomic).
+_STOPPED = (
+    "import os,signal,sys; os.kill(os.getpid(), signal.SIGSTOP);"
+    " os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
 
 
 @dataclass(frozen=True)
 class Site:
     syscall: str
-    path: str  # with {lab} for the lab name; "" for unshare, which names no path
-    nth: int  # per thread, as strace counts for `when=`
+    path: str  # with {lab} and {pid}; "" for unshare, which names no path
+    nth: int  # per thread and path, as strace counts for `when=` under -P
 
     @property
     def id(self) -> str:
@@ -45,7 +55,7 @@ class Site:
 
 
 def _path_of(syscall: str, args: str) -> str:
-    if syscall in ("write", "setns"):
+    if syscall in ("write", "pwrite64", "ftruncate", "setns"):
         match = re.match(r"\d+<([^>]*)>", args)
         return match.group(1) if match else ""
     quoted = re.findall(r'"([^"]*)"', args)
@@ -54,65 +64,119 @@ def _path_of(syscall: str, args: str) -> str:
     return quoted[0] if quoted else ""
 
 
-def trace_sites(lab: str, out: Path) -> list[Site]:
-    """Every call of a full build that touches the lab's files or namespaces, in order."""
-    done = subprocess.run(
-        [STRACE or "strace", "-f", "-qq", "-y", "-o", str(out), "-e", f"trace={SYSCALLS}",
-         h.PY, "-m", "nslab", "up", str(SMALL), "--prefix", lab],
-        cwd=h.REPO, capture_output=True, text=True, timeout=120,
+def _traced_up(lab: str, out: Path, strace_args: list[str]) -> tuple[int, int]:
+    """`nslab up` under strace -ff (one output file per thread: no interleaved, unfinished
+    lines). Returns (its exit code, its pid)."""
+    child = subprocess.Popen(
+        [h.PY, "-c", _STOPPED, "-m", "nslab", "up", str(SMALL), "--prefix", lab],
+        cwd=h.REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    pid = child.pid
+    try:
+        _wait_for(lambda: _status(pid, "State").startswith("T"))
+        argv = [STRACE or "strace", "-f", "-ff", "-qq", "-y", "-o", str(out), "-p", str(pid)]
+        argv += [a.replace("{pid}", str(pid)).replace("{lab}", lab) for a in strace_args]
+        tracer = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for(lambda: _status(pid, "TracerPid") not in ("", "0"))
+        os.kill(pid, signal.SIGCONT)
+        code = child.wait(timeout=120)
+        tracer.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return code, pid
+
+
+def _status(pid: int, key: str) -> str:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _wait_for(ready: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert time.monotonic() < deadline, "the traced nslab never got ready"
+        time.sleep(0.005)
+
+
+def _threads(out: Path) -> list[list[tuple[str, str, str]]]:
+    """(syscall, args, result) of each finished call, one list per thread."""
+    found = []
+    for path in sorted(out.parent.glob(out.name + ".*")):
+        calls = []
+        for line in path.read_text().splitlines():
+            match = _LINE.match(line)
+            if match:
+                calls.append((match.group(1), match.group(2), match.group(3)))
+        found.append(calls)
+    return found
+
+
+def trace_sites(lab: str, out: Path) -> tuple[list[Site], int]:
+    """Every call of a full build that touches the lab's files or namespaces, addressed by
+    path (-P) and per-thread count. Returns (sites, calls left out because their path holds
+    the build id, which is random and so cannot be named in advance)."""
+    code, pid = _traced_up(lab, out, ["-e", f"trace={SYSCALLS}"])
     down = h.nslab("down", lab)
-    assert done.returncode == 0 and down.code == 0, (done.stderr, down)
-    counts: dict[tuple[str, str, str], int] = {}
+    assert code == 0 and down.code == 0, down
     sites: list[Site] = []
-    for line in out.read_text().splitlines():
-        match = _LINE.match(line)
-        if not match or match.group(4).startswith("-1"):
-            continue
-        tid, syscall, args, _ = match.groups()
-        path = _path_of(syscall, args)
-        if syscall != "unshare" and lab not in path and not path.startswith("/proc/sys/net"):
-            continue
-        key = (tid, syscall, path)
-        counts[key] = counts.get(key, 0) + 1
-        if syscall == "openat" and path.startswith(h.NETNS_DIR) and "O_CREAT" not in args:
-            continue  # plain opens before a setns: the setns sites cover them
-        if re.search(r"/(scenario\.yaml|meta\.json\.tmp|logs)$", path):
-            continue  # private files inside the state directory, which goes as a whole
-        site = Site(syscall, path.replace(lab, "{lab}"), counts[key])
-        if site not in sites:
-            sites.append(site)
-    return sites
+    unaddressable = 0
+    for calls in _threads(out):
+        counts: dict[tuple[str, str], int] = {}
+        for syscall, args, result in calls:
+            if result.startswith("-1"):
+                continue
+            path = _path_of(syscall, args)
+            if syscall != "unshare" and lab not in path and not path.startswith("/proc/sys/net"):
+                continue
+            key = (syscall, path)
+            counts[key] = counts.get(key, 0) + 1
+            if syscall == "openat" and path.startswith(h.NETNS_DIR) and "O_CREAT" not in args:
+                continue  # plain opens before a setns: the setns sites cover them
+            if re.search(r"/(scenario\.yaml|meta\.json|logs)(\.\d+\.tmp)?$", path):
+                continue  # private files inside the state directory, which goes as a whole
+            template = path.replace(lab, "{lab}").replace(f".{pid}.tmp", ".{pid}.tmp")
+            if re.search(r"/\.owners/\{lab\}/[0-9a-f]+\.json", template):
+                unaddressable += 1
+                continue
+            site = Site(syscall, template, counts[key])
+            if site not in sites:
+                sites.append(site)
+    return sites, unaddressable
 
 
 def kill_at(site: Site, lab: str, out: Path) -> tuple[int, str | None]:
     """Run `nslab up` and SIGKILL it as `site` starts. Returns (exit, the call it died in)."""
-    argv = [STRACE or "strace", "-f", "-qq", "-y", "-o", str(out)]
-    if site.path:
-        argv += ["-P", site.path.format(lab=lab)]
+    argv = ["-P", site.path] if site.path else []
     argv += ["-e", f"trace={site.syscall}", "-e", f"inject={site.syscall}:signal=SIGKILL:when={site.nth}"]
-    argv += [h.PY, "-m", "nslab", "up", str(SMALL), "--prefix", lab]
-    done = subprocess.run(argv, cwd=h.REPO, capture_output=True, text=True, timeout=120)
+    code, _ = _traced_up(lab, out, argv)
     killed = None
-    for line in out.read_text().splitlines():
-        match = _LINE.match(line)
-        if match and match.group(4) == "?":
-            killed = f"{match.group(2)}({_path_of(match.group(2), match.group(3)).replace(lab, '{lab}')})"
-            break
-    return done.returncode, killed
+    for calls in _threads(out):
+        for syscall, args, result in calls:
+            if result == "?":
+                killed = f"{syscall}({_path_of(syscall, args).replace(lab, '{lab}')})"
+    return code, killed
 
 
 def test_kill_at_every_creating_syscall(figures: Figures, tmp_path: Path) -> None:
-    sites = trace_sites(h.new_lab("y"), tmp_path / "dry.txt")
+    sites, unaddressable = trace_sites(h.new_lab("y"), tmp_path / "dry")
     if quick():
         sites = sites[::4]
     part = figures.section("syscall_kills")
     part["sites"] = len(sites)
+    part["calls_not_addressable_by_path"] = unaddressable
     unexplained: dict[str, Any] = {}
 
     def one(site: Site) -> tuple[Site, dict[str, Any], dict[str, list[str]], dict[str, list[Any]], h.Ran]:
         lab = h.new_lab("y")
-        code, killed = kill_at(site, lab, tmp_path / f"{lab}.txt")
+        code, killed = kill_at(site, lab, tmp_path / f"{lab}.trace")
         down = h.nslab("down", lab)
         known, rest = h.explain(h.wait_clean(lab))
         entry = {"site": site.id, "killed_in": killed, "up_exit": code, "down_exit": down.code}
@@ -123,10 +187,17 @@ def test_kill_at_every_creating_syscall(figures: Figures, tmp_path: Path) -> Non
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # independent labs: two at a time
         outcomes = list(pool.map(one, sites))
+        # Under load a per-thread count can land on another thread first and the build end
+        # before the kill: a site missed once is tried once more (a kill that happened, at
+        # any site, is judged for leftovers all the same).
+        missed = [site for site, entry, *_ in outcomes if entry["killed_in"] is None]
+        outcomes += list(pool.map(one, missed))
+    hit: set[str] = set()
     for site, entry, known, rest, down in outcomes:
         part.setdefault("points", []).append(entry)
         figures.count("syscall_kills", "kill_points_tried")
-        figures.count("syscall_kills", "kill_points_hit", int(entry["killed_in"] is not None))
+        if entry["killed_in"] is not None:
+            hit.add(site.id)
         figures.count(
             "syscall_kills", "leaks_found", sum(map(len, known.values())) + sum(map(len, rest.values()))
         )
@@ -135,15 +206,19 @@ def test_kill_at_every_creating_syscall(figures: Figures, tmp_path: Path) -> Non
             figures.count("syscall_kills", f"known_bug_{bug}", len(items))
         if rest or "Traceback" in down.err or down.code not in (0, 3):
             unexplained[site.id] = {**entry, "down": str(down)}
+    part["kill_points_hit"] = len(hit)
     part["distinct_calls_killed_in"] = len({p["killed_in"] for p in part["points"] if p["killed_in"]})
-    assert part.get("kill_points_hit", 0) >= len(sites) * 0.8, part["points"]
+    missed_sites = sorted({s.id for s in sites} - hit)
+    assert len(hit) >= len(sites) * 0.9, missed_sites
+    # Only the .owners record's own calls may be unaddressable (its name holds the build id).
+    assert unaddressable <= 6, unaddressable
     assert not unexplained, unexplained
 
 
 def _kill_then_down(site: Site, tmp_path: Path) -> dict[str, list[Any]]:
     lab = h.new_lab("b")
     try:
-        code, killed = kill_at(site, lab, tmp_path / "kill.txt")
+        code, killed = kill_at(site, lab, tmp_path / "kill")
         assert killed is not None and code != 0, "the kill did not happen where intended"
         down = h.nslab("down", lab)
         assert down.code == 0, down
