@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -158,11 +159,39 @@ def remove_lab_dir(lab: str, build: str | None = None) -> None:
     owner = owner_of(lab)
     if owner is None:
         with contextlib.suppress(OSError):
+            for name in _unfinished_marker(lab):
+                os.unlink(os.path.join(lab_dir(lab), name))
             os.rmdir(lab_dir(lab))
         return
     if build is not None and owner.get("build") != build:
         return
     shutil.rmtree(lab_dir(lab), ignore_errors=True)
+
+
+_MARKER_TMP = re.compile(re.escape(OWNER_FILE) + r"\.\d+\.tmp")
+
+
+def _unfinished_marker(lab: str) -> list[str]:
+    """The temporary files of an owner marker whose write was killed (claim: mkdir, then
+    write_atomic of `owner`), when they are all the directory holds: a kill between
+    creating owner.<pid>.tmp and renaming it leaves the directory unmarked but not empty.
+    Each must be a regular file of ours, empty or a marker naming this lab; anything else
+    in the directory and nothing is returned (so nothing is deleted)."""
+    path = lab_dir(lab)
+    found = []
+    for name in os.listdir(path):
+        st = os.lstat(os.path.join(path, name))
+        if not _MARKER_TMP.fullmatch(name) or not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            return []
+        if st.st_size:
+            try:
+                data = json.loads(statefiles.read_bytes(os.path.join(path, name)))
+            except (OSError, ValueError, statefiles.UntrustedState):
+                return []
+            if not isinstance(data, dict) or data.get("lab") != lab:
+                return []
+        found.append(name)
+    return found
 
 
 # --- the per-lab lock -------------------------------------------------------------------
