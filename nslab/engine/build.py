@@ -100,7 +100,11 @@ class Builder:
         started = time.perf_counter()
         build_id = new_build_id()
         directory = state.claim(self.lab, build_id)
-        journal = Journal(directory)
+        try:
+            journal = Journal(directory)
+        except BaseException:
+            state.remove_lab_dir(self.lab, build_id)  # claimed, nothing built: it goes too
+            raise
         try:
             journal.record("lab", lab=self.lab, scenario=self.scenario.name, build=build_id, pid=os.getpid())
             meta = state.Meta(

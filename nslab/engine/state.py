@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -110,8 +111,14 @@ def claim(lab: str, build: str) -> str:
         if not clear_abandoned(lab):
             raise _already_up(lab) from None
         statefiles.make_dir(path, statefiles.PRIVATE_DIR)
-    _write_json(os.path.join(path, OWNER_FILE), {"lab": lab, "build": build, "pid": os.getpid()})
-    statefiles.make_dir(os.path.join(path, "logs"), statefiles.PRIVATE_DIR)
+    try:
+        _write_json(os.path.join(path, OWNER_FILE), {"lab": lab, "build": build, "pid": os.getpid()})
+        statefiles.make_dir(os.path.join(path, "logs"), statefiles.PRIVATE_DIR)
+    except BaseException:
+        # A full disk (or a signal) before the lab is whole: nothing of the build exists yet
+        # but this directory, which we just made under the lab's lock, so it is ours to remove.
+        shutil.rmtree(path, ignore_errors=True)
+        raise
     return path
 
 
@@ -210,12 +217,41 @@ def remove_lab_dir(lab: str, build: str | None = None) -> None:
     a claim killed before its marker; if not, it is not ours to delete."""
     owner = owner_of(lab)
     if owner is None:
+        with contextlib.suppress(OSError):
+            for name in _unfinished_marker(lab):
+                os.unlink(os.path.join(lab_dir(lab), name))
         # Teardown has unmounted the nodes: what rm -rf could not remove is empty directories.
         _remove_empty_dirs(lab_dir(lab))
         return
     if build is not None and owner.get("build") != build:
         return
     shutil.rmtree(lab_dir(lab), ignore_errors=True)
+
+
+_MARKER_TMP = re.compile(re.escape(OWNER_FILE) + r"\.\d+\.tmp")
+
+
+def _unfinished_marker(lab: str) -> list[str]:
+    """The temporary files of an owner marker whose write was killed (claim: mkdir, then
+    write_atomic of `owner`), when they are all the directory holds: a kill between
+    creating owner.<pid>.tmp and renaming it leaves the directory unmarked but not empty.
+    Each must be a regular file of ours, empty or a marker naming this lab; anything else
+    in the directory and nothing is returned (so nothing is deleted)."""
+    path = lab_dir(lab)
+    found = []
+    for name in os.listdir(path):
+        st = os.lstat(os.path.join(path, name))
+        if not _MARKER_TMP.fullmatch(name) or not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            return []
+        if st.st_size:
+            try:
+                data = json.loads(statefiles.read_bytes(os.path.join(path, name)))
+            except (OSError, ValueError, statefiles.UntrustedState):
+                return []
+            if not isinstance(data, dict) or data.get("lab") != lab:
+                return []
+        found.append(name)
+    return found
 
 
 # --- the per-lab lock -------------------------------------------------------------------
@@ -304,8 +340,15 @@ def _acquire(lab: str, verb: str, wait: float) -> int:
         try:
             got = _try_lock(fd, path)
             if got is True:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()} {verb}\n".encode(), 0)
+                try:
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, f"{os.getpid()} {verb}\n".encode(), 0)
+                except BaseException:
+                    # A full disk: leave no lock file behind (we hold it, so it is ours to
+                    # unlink, exactly as _release does).
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+                    raise
                 return fd
             if got is None and time.monotonic() >= deadline:
                 raise LabStateError(
@@ -383,18 +426,21 @@ def write_owners(lab: str, build: str, namespaces: list[tuple[str, str, int]]) -
         return
     directory = owners_dir(lab)
     rows = [[name, node, inode] for name, node, inode in namespaces]
+    record = {"lab": lab, "build": build, "namespaces": rows}
     for attempt in range(10):
         try:
             os.makedirs(directory, mode=0o700, exist_ok=True)
-            _write_json(
-                os.path.join(directory, f"{build}.json"), {"lab": lab, "build": build, "namespaces": rows}
-            )
+            _write_json(os.path.join(directory, f"{build}.json"), record)
             return
         except (FileNotFoundError, FileExistsError):  # makedirs raced an rmdir
             # Another lab's teardown removed .owners while it was empty, between our mkdir
             # of it and of .owners/<lab>: make both again.
             if attempt == 9:
                 raise
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)  # only if empty: another build's record stays
+            raise
 
 
 def _owner_files(lab: str) -> dict[str, list[Any]]:
@@ -442,14 +488,21 @@ def owner_records(lab: str | None = None) -> dict[int, dict[str, Any]]:
     return records
 
 
-def forget_owners(lab: str, alive: set[int], build: str | None = None) -> None:
-    """Drop the lab's owner files (or one build's) of which no namespace is `alive`."""
+def forget_owners(lab: str, alive: set[int], build: str | None = None, locked: bool = False) -> None:
+    """Drop the lab's owner files (or one build's) of which no namespace is `alive`; with
+    `locked` (the caller holds the lab's lock), also records whose write was killed."""
     for name, rows in _owner_files(lab).items():
         if build is not None and name != build:
             continue
         if not any(isinstance(r, list) and len(r) == 3 and r[2] in alive for r in rows):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(owners_dir(lab), f"{name}.json"))
+    with contextlib.suppress(OSError):
+        for name in os.listdir(owners_dir(lab)) if locked else []:
+            if name.endswith(".tmp") and (build is None or name.startswith(f"{build}.json.")):
+                # A record's write killed before its rename (the caller holds the lab's lock:
+                # no writer is running): only ever our own partial file.
+                os.unlink(os.path.join(owners_dir(lab), name))
     _remove_if_empty(owners_dir(lab))
     _remove_if_empty(os.path.dirname(owners_dir(lab)))
 

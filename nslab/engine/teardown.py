@@ -132,12 +132,19 @@ def down(lab: str, build: str | None = None) -> TeardownReport:
     # list (the kernel ends its tree with it); one without (the kernel refused) does.
     trees = [t for p in journaled if not p.get("pidns") for t in procs.tree_of(p["pid"], p["start"])]
     _remove_namespaces(report, ours, [(p["pid"], p["start"]) for p in journaled], trees)
-    etc_dirs = list(dict.fromkeys([*entries.etc, *(state.etc_dir(n) for n in ours)]))
+    # Every /etc/netns link that may point into this lab, journaled or not: the etc writer
+    # runs beside the namespace worker, so a kill can leave a link whose journal line (or
+    # namespace) never came. _remove_etc only unlinks a link into this lab's own state.
+    planned = [e["name"] for e in entries.netns]
+    etc_dirs = list(
+        dict.fromkeys([*entries.etc, *(state.etc_dir(n) for n in [*ours, *planned, *_node_dirs(lab)])])
+    )
     for path in etc_dirs:
         _remove_etc(report, path, lab)
-    if records:
-        alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
-        state.forget_owners(lab, alive, build)
+    # Always, even with no record: an empty .owners/<lab> (a build killed, or out of space,
+    # between making it and writing the record) goes too.
+    alive = {inode for inode, r in records.items() if _inode(r["netns"]) == inode}
+    state.forget_owners(lab, alive, build, locked=True)
     dir_owner = state.owner_of(lab)
     if build is None or dir_owner is None or dir_owner.get("build") == build:
         _unmount_lab(report, lab, owned=dir_owner is not None)
@@ -150,6 +157,15 @@ def down(lab: str, build: str | None = None) -> TeardownReport:
             report.found = True
     state.remove_lab_dir(lab, build)
     return report
+
+
+def _node_dirs(lab: str) -> list[str]:
+    """Namespace names that have a node directory in the lab's state (etcfiles.nodeview_root):
+    each may have an /etc/netns link into it, whatever the journal says."""
+    try:
+        return [n for n in os.listdir(os.path.join(state.lab_dir(lab), "nodes")) if n.startswith(f"{lab}-")]
+    except OSError:
+        return []
 
 
 def owner_of_namespace(name: str) -> tuple[str, str, str] | None:

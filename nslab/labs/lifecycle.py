@@ -16,7 +16,7 @@ from nslab.errors import KernelError, LabStateError
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     # Imported lazily at run time: `nslab down` and `status` must not pay for YAML and validation.
     from nslab.engine.build import Builder, BuildResult
@@ -114,15 +114,16 @@ def up(
     lab = check_lab_name(prefix or scenario.name)
     verb = "nslab up --replace" if replace else "nslab up"
     # One lock over teardown and build: nobody can slip a build in between, and nobody can
-    # tear this build down while it is being made.
-    with state.lab_lock(lab, verb):
+    # tear this build down while it is being made. A full disk anywhere in here (the lock
+    # file, the claim, the build) is the same exit 5 naming the filesystem.
+    with full_disk_is_exit_5(), state.lab_lock(lab, verb):
         if replace and os.path.isdir(state.lab_dir(lab)):
             report = down_one(lab)
             if report.problems:
                 raise KernelError(f"could not tear down the old lab {lab}: " + "; ".join(report.problems))
         builder = Builder(scenario, lab, text, healthy=healthy, seed=seed, start_services=start_services)
         with statefiles.owner_only_umask():
-            result = run_build(builder)
+            result = builder.run()
         setup_or_teardown(lab, scenario)
     return UpResult(lab, scenario, healthy, result.seconds, result.phases)
 
@@ -143,16 +144,25 @@ def setup_or_teardown(lab: str, scenario: m.Scenario) -> None:
 
 
 def run_build(builder: Builder) -> BuildResult:
-    """Run a build (which rolls itself back on any error); a full disk becomes exit 5 naming
-    the filesystem, since the fix (free space there) is the learner's, not a bug."""
-    try:
+    """Run a build (which rolls itself back on any error); a full disk becomes exit 5."""
+    with full_disk_is_exit_5():
         return builder.run()
+
+
+@contextlib.contextmanager
+def full_disk_is_exit_5() -> Iterator[None]:
+    """ENOSPC/EDQUOT from anything in `up` (the lock file, the lab's claim and owner marker,
+    its owner record, the journal, the nodes' files; each undoes its own part, the build
+    rolls back the rest) becomes exit 5 naming the filesystem: the fix (free space there)
+    is the learner's, not a bug."""
+    try:
+        yield
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
         if isinstance(exc.filename, str):
             where, what = exc.filename, exc.filename
-        else:  # a write to an open file: the journal, in the lab's state directory
+        else:  # a write to an open file: the journal or another file of the lab's state
             where, what = state.STATE_ROOT, f"the lab's state in {state.STATE_ROOT}"
         mount = mount_point(where)
         raise KernelError(

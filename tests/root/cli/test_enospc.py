@@ -1,11 +1,13 @@
 """A full /run while `nslab up` writes the lab's state: exit 5 naming the filesystem, and the
-build rolled back (no namespace, no /etc/netns entry, no state directory).
+build rolled back (no namespace, no /etc/netns entry, no state directory, lock file or
+owner record).
 
 Honest simulation: a 256 KiB tmpfs mounted as NSLAB_STATE_DIR inside a private mount
 namespace (`unshare --mount --propagation private`), filled up, then opened again by a few
-pages so that the failure lands at different points of the build (the scenario copy, meta,
-the journal while namespaces are being made). Nothing of it is visible to this machine: the
-mount namespace, and every namespace bound inside it, ends with the script.
+pages so that the failure lands at different points of `up` (the lock file, the owner
+marker, the scenario copy, meta, the journal while namespaces are being made). Nothing of
+it is visible to this machine: the mount namespace, and every namespace bound inside it,
+ends with the script.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ echo "rc=$?"
 echo "netns=$(ls /run/netns | grep "^$PREFIX-" | tr '\n' ' ')"
 echo "etc=$(ls /etc/netns 2>/dev/null | grep "^$PREFIX-" | tr '\n' ' ')"
 echo "state=$(ls "$DIR" | grep -v '^fill$' | tr '\n' ' ')"
+echo "lock=$(ls -A "$DIR/.locks" 2>/dev/null | tr '\n' ' ')"
+echo "owners=$(ls -A "$DIR/.owners" 2>/dev/null | tr '\n' ' ')"
 NSLAB_STATE_DIR="$DIR" "$PYTHON" -m nslab down "$PREFIX" >/dev/null 2>&1
 echo "after=$(ls /run/netns | grep "^$PREFIX-" | tr '\n' ' ')"
 """
@@ -74,3 +78,5 @@ def test_full_state_filesystem_is_exit_5_and_nothing_half_built(
     assert f"no space left on the filesystem at {mnt}" in done.stderr
     assert "the build was rolled back" in done.stderr
     assert out["netns"].strip() == "" and out["etc"].strip() == "" and out["state"].strip() == "", out
+    # Beside the lab's directory: its lock file and its namespace owner record go too.
+    assert out["lock"].strip() == "" and out["owners"].strip() == "", out

@@ -199,3 +199,27 @@ def test_owner_records_leave_nothing_when_the_last_lab_goes(root: Path) -> None:
     assert set(state.owner_records()) == {22}, "a record of a living namespace went"
     state.forget_owners("beta", alive=set())
     assert os.listdir(root) == []
+
+
+def test_a_claim_killed_while_writing_its_marker_is_removed(root: Path) -> None:
+    """Found by tests/reliability/test_crash_syscalls.py: a kill between creating
+    owner.<pid>.tmp and renaming it left an unmarked, non-empty directory `down` kept."""
+    for lab, text in (("killedatwrite", ""), ("killedatrename", '{"lab": "killedatrename"}')):
+        (root / lab).mkdir(mode=0o700)
+        tmp = root / lab / "owner.4242.tmp"
+        tmp.write_text(text)
+        tmp.chmod(0o600)
+        state.remove_lab_dir(lab)
+        assert not (root / lab).exists(), lab
+    # Not ours to delete: another lab's marker, or anything besides marker temporaries.
+    for lab, files in (
+        ("other", {"owner.1.tmp": '{"lab": "someone"}'}),
+        ("mixed", {"owner.1.tmp": "", "notes.txt": "mine"}),
+        ("lookalike", {"owner.tmp": ""}),
+    ):
+        (root / lab).mkdir(mode=0o700)
+        for name, text in files.items():
+            (root / lab / name).write_text(text)
+            (root / lab / name).chmod(0o600)
+        state.remove_lab_dir(lab)
+        assert sorted(p.name for p in (root / lab).iterdir()) == sorted(files), lab
