@@ -14,6 +14,10 @@ Both go (rmdir, only when empty) with the last lab: after `down` the root is as 
 Modes never come from the caller's umask (see nslab.engine.statefiles): /run/nslab is 0755
 (anyone may list the labs that are up), each lab's directory 0700 and its files 0600, and
 every read refuses a state file or directory that another user could have written.
+
+Long on purpose: the state directory, the per-lab lock and the owner records are one
+protocol (claim, lock, mark, sweep); apart, each piece would re-derive the others' paths
+and invariants.
 """
 
 from __future__ import annotations
