@@ -15,10 +15,11 @@ import pytest
 from tests.root.faults.test_fault_tools import assert_broken_grade, assert_healthy_grade, built, graded, run
 
 EXPECTED = {
-    "delete": ["-A FORWARD -i eth0 -o eth1"],
-    "replace": ["-A FORWARD -i eth0 -o eth1 -p udp", "-A FORWARD -i eth1 -o eth0"],
-    "chain": ["-A FORWARD -i eth1 -o eth0"],
+    "delete": ["-A FORWARD -i eth0 -o eth1 -j ACCEPT"],
+    "replace": ["-A FORWARD -i eth0 -o eth1 -p udp -j ACCEPT", "-A FORWARD -i eth1 -o eth0 -j ACCEPT"],
+    "chain": ["-A FORWARD -i eth1 -o eth0 -j ACCEPT"],
 }
+HEALTHY = ["-A FORWARD -i eth0 -o eth1 -j ACCEPT", "-A FORWARD -i eth1 -o eth0 -j ACCEPT"]
 
 
 def nslab(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -28,9 +29,10 @@ def nslab(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def forward_rules(p: str) -> list[str]:
+    # Rules go in exactly as the scenario wrote them (no nslab comment), so iptables -S
+    # prints them back whole: compare them whole, target included.
     lines = run(p, "r1", "iptables", "-S", "FORWARD").text.splitlines()
-    # "-A FORWARD -i eth0 -o eth1 -m comment --comment nslab:... -j ACCEPT" -> the part before the comment
-    return [line.split(" -m comment")[0] for line in lines if line.startswith("-A ")]
+    return [line for line in lines if line.startswith("-A ")]
 
 
 def pings(p: str) -> bool:
@@ -46,7 +48,7 @@ def test_rule_edits_live(prefix: str, edit: str) -> None:
         assert not pings(p)
         assert_broken_grade(graded(p))
     with built("fault-rules", prefix, healthy=True, edit=edit) as p:
-        assert forward_rules(p) == ["-A FORWARD -i eth0 -o eth1", "-A FORWARD -i eth1 -o eth0"]
+        assert forward_rules(p) == HEALTHY
         assert pings(p)
         assert_healthy_grade(graded(p))
 
@@ -63,7 +65,16 @@ def test_hints_follow_the_variant(prefix: str, tmp_path: Path) -> None:
 def test_selftest_param_runs_only_that_variant(prefix: str) -> None:
     rules = str(Path(__file__).resolve().parents[2] / "scenarios" / "fault-rules.yaml")
     done = nslab(
-        "selftest", rules, "--param", "edit=chain", "--prefix", prefix, "--json", env=dict(os.environ)
+        "selftest",
+        rules,
+        "--param",
+        "edit=chain",
+        "--prefix",
+        prefix,
+        "--json",
+        # The file is not shipped and its solution runs commands: the trust gate asks for this.
+        "--allow-exec",
+        env=dict(os.environ),
     )
     assert done.returncode == 0, done.stderr
     variants = json.loads(done.stdout)["variants"]
