@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,43 +41,56 @@ def nothing_built(prefix: str) -> bool:
     )
 
 
+# Nodes have their own /tmp (the host's tree is read-only in a node view), so the marks land
+# in the node's /tmp: the test looks there, through `nslab exec`.
+SERVICE_MARK, SOLUTION_MARK = "/tmp/service-ran", "/tmp/solution-ran"
+
+
+def ran(prefix: str, node: str, mark: str) -> bool:
+    """Whether `mark` exists in the node's own view (exit 0 yes, 1 no; anything else is a bug)."""
+    seen = nslab("exec", "--lab", prefix, node, "--", "test", "-e", mark)
+    assert seen.returncode in (0, 1), seen.stderr
+    return seen.returncode == 0
+
+
 def test_foreign_commands_need_allow_exec_in_every_verb_that_runs_them(tmp_path: Path, prefix: str) -> None:
-    service_mark, solution_mark = tmp_path / "service-ran", tmp_path / "solution-ran"
     path = tmp_path / "gate.yaml"
-    path.write_text(SCENARIO.format(service_mark=service_mark, solution_mark=solution_mark))
+    path.write_text(SCENARIO.format(service_mark=SERVICE_MARK, solution_mark=SOLUTION_MARK))
 
     refused = nslab("up", str(path), "--prefix", prefix)
     assert refused.returncode == 2, refused.stderr
     assert "not a shipped scenario and runs 1 command(s) as root" in refused.stderr
-    assert f"touch {service_mark}; sleep 1000" in refused.stderr and "--allow-exec" in refused.stderr
+    assert f"touch {SERVICE_MARK}; sleep 1000" in refused.stderr and "--allow-exec" in refused.stderr
     assert "solution" not in refused.stderr  # up does not run (or give away) the fix
-    assert nothing_built(prefix) and not service_mark.exists()
+    assert nothing_built(prefix)  # no node, so nowhere the command could have run
 
     selftest = nslab("selftest", str(path), "--prefix", prefix)
     assert selftest.returncode == 2 and "runs 2 command(s) as root" in selftest.stderr
-    assert nothing_built(prefix) and not service_mark.exists() and not solution_mark.exists()
+    assert nothing_built(prefix)
 
     up = nslab("up", str(path), "--prefix", prefix, "--allow-exec")
     assert up.returncode == 0, up.stderr
     try:
         assert "runs as root:" in up.stderr and "service job (exec)" in up.stderr  # announced
-        for _ in range(50):
-            if service_mark.exists():
-                break
-            subprocess.run(["sleep", "0.1"], check=True)
-        assert service_mark.exists()
+        deadline = time.monotonic() + 10
+        while not ran(prefix, "h2", SERVICE_MARK) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ran(prefix, "h2", SERVICE_MARK)
+        assert not ran(prefix, "h1", SOLUTION_MARK)
 
-        apply = nslab("solution", "--lab", prefix, "--apply")
-        assert apply.returncode == 2 and "touch " + str(solution_mark) in apply.stderr
-        assert not solution_mark.exists()
+        apply = nslab("solution", "--lab", prefix, "--apply", "--yes")
+        assert apply.returncode == 2 and "touch " + SOLUTION_MARK in apply.stderr
+        assert not ran(prefix, "h1", SOLUTION_MARK)
 
         ns_before = sorted(n for n in netns.list_names() if n.startswith(f"{prefix}-"))
         reset = nslab("reset", "--lab", prefix)
         assert reset.returncode == 2 and "--allow-exec" in reset.stderr
         assert sorted(n for n in netns.list_names() if n.startswith(f"{prefix}-")) == ns_before
 
-        applied = nslab("solution", "--lab", prefix, "--apply", "--allow-exec")
-        assert solution_mark.exists(), applied.stderr
+        applied = nslab("solution", "--lab", prefix, "--apply", "--yes", "--allow-exec")
+        # (exit 1 after: the scenario has no checks to pass; the step itself is what counts here)
+        assert f"[h1] touch {SOLUTION_MARK}" in applied.stdout, applied.stderr
+        assert ran(prefix, "h1", SOLUTION_MARK), applied.stderr
     finally:
         down = nslab("down", prefix)
     assert down.returncode == 0, down.stderr
