@@ -100,7 +100,6 @@ def shell_command(lab: str | None, node: str) -> None:
     Example:
       sudo nslab shell client
     """
-    from nslab.engine import state
 
     need_root("nslab shell")
     lab_name = resolve_lab(lab)
@@ -111,13 +110,16 @@ def shell_command(lab: str | None, node: str) -> None:
         env["PS1"] = f"[{lab_name}:{node}] $ "
         _enter(lab_name, node)
         _exec(["sh", "-i"], env)
-    rcfile = os.path.join(state.lab_dir(lab_name), f"bashrc-{node}")
-    with open(rcfile, "w") as handle:
+    _enter(lab_name, node)
+    # Written inside the node, into its own /run: nslab's state directory is hidden there.
+    rcfile = "/run/nslab-node/bashrc"
+    os.makedirs(os.path.dirname(rcfile), mode=0o755, exist_ok=True)
+    fd = os.open(rcfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as handle:
         handle.write(
             "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n"
             "[ -f ~/.bashrc ] && . ~/.bashrc\n"
             f"PS1='{prompt}'\n"
             f"echo 'nslab: you are inside node {node} of lab {lab_name}; exit or Ctrl-D to leave'\n"
         )
-    _enter(lab_name, node)
     _exec([bash, "--rcfile", rcfile, "-i"], env)
