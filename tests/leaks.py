@@ -28,6 +28,17 @@ ETC_NETNS = "/etc/netns"
 MARKER_PREFIX = "nslab:"  # nslab.naming.MARKER_PREFIX: the ifalias of what a lab owns
 
 
+def base36(number: int) -> str:
+    """A short, unique-per-process part of a lab name (names are at most 15 characters)."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
 def _ls(path: str, prefix: str) -> frozenset[str]:
     try:
         return frozenset(n for n in os.listdir(path) if n.startswith(prefix))

@@ -189,24 +189,39 @@ def _sysctl(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
     return obs.outcome == "value" and any(seen == v.split() for v in allowed), wanted
 
 
-def _sockets(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
-    low = int(p["min"]) if p.get("min") is not None else None
-    high = int(p["max"]) if p.get("max") is not None else None
-    state = str(p.get("state") or "close-wait").upper()
-    if low is not None and high is not None:
-        wanted = f"{low} to {high} sockets in {state}" if low != high else f"exactly {low} in {state}"
-    elif high is not None:
-        wanted = f"at most {high} in {state}"
-    else:
-        wanted = f"at least {low} in {state}"
+def _count_within(low: int | None, high: int | None, obs: Observation) -> bool:
+    """A probe that counted something (sockets, MACs) saw a count within [low, high]."""
     count = obs.evidence.get("count")
-    ok = (
+    return (
         obs.outcome == "count"
         and isinstance(count, int)
         and (low is None or count >= low)
         and (high is None or count <= high)
     )
-    return ok, wanted
+
+
+def _bounds_text(low: int | None, high: int | None, unit: str, plural: str) -> str:
+    """'3 to 5 sockets', 'exactly 1 MAC', 'at most 0 sockets'... for an explanation."""
+    if low is not None and high is not None:
+        return f"{low} to {high} {plural}" if low != high else f"exactly {low} {unit if low == 1 else plural}"
+    if high is not None:
+        return f"at most {high} {unit if high == 1 else plural}"
+    return f"at least {low} {unit if low == 1 else plural}"
+
+
+def _sockets(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
+    low = int(p["min"]) if p.get("min") is not None else None
+    high = int(p["max"]) if p.get("max") is not None else None
+    state = str(p.get("state") or "close-wait").upper()
+    if low is not None and high is not None and low != high:
+        wanted = f"{low} to {high} sockets in {state}"
+    elif low is not None and high is not None:
+        wanted = f"exactly {low} in {state}"
+    elif high is not None:
+        wanted = f"at most {high} in {state}"
+    else:
+        wanted = f"at least {low} in {state}"
+    return _count_within(low, high, obs), wanted
 
 
 def _arp_bound(p: Mapping[str, Any], key: str) -> int | None:
@@ -217,20 +232,7 @@ def _arp_bound(p: Mapping[str, Any], key: str) -> int | None:
 
 def _arp(p: Mapping[str, Any], obs: Observation) -> tuple[bool, str]:
     low, high = _arp_bound(p, "min"), _arp_bound(p, "max")
-    if low is not None and high is not None:
-        wanted = f"{low} to {high} MACs" if low != high else f"exactly {low} MAC{'s' * (low != 1)}"
-    elif high is not None:
-        wanted = f"at most {high} MAC{'s' * (high != 1)}"
-    else:
-        wanted = f"at least {low} MAC{'s' * (low != 1)}"
-    count = obs.evidence.get("count")
-    ok = (
-        obs.outcome == "count"
-        and isinstance(count, int)
-        and (low is None or count >= low)
-        and (high is None or count <= high)
-    )
-    return ok, wanted + " answering"
+    return _count_within(low, high, obs), _bounds_text(low, high, "MAC", "MACs") + " answering"
 
 
 RULES: dict[str, Rule] = {

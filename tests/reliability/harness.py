@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.leaks import base36
+
 PY = sys.executable
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "scenarios"
@@ -37,19 +39,9 @@ def tag() -> str:
     return value if value.startswith("re") else "re"
 
 
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
-
-
 def own_prefix() -> str:
     """What every lab of this process starts with (see new_lab)."""
-    return f"{tag()}{_base36(os.getpid())}"
+    return f"{tag()}{base36(os.getpid())}"
 
 
 def new_lab(hint: str = "") -> str:

@@ -13,19 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.leaks import TAG, Snapshot, assert_no_leaks
+from tests.leaks import TAG, Snapshot, assert_no_leaks, base36
 
 _counter = itertools.count()
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
 
 
 @pytest.fixture
@@ -33,7 +23,7 @@ def prefix() -> str:
     """A lab name no other test (or parallel run) uses: the whole pid (two runs alive at once
     never share it), a counter, and a closing letter, so no test's prefix is the start of
     another's (t1-1z is not the start of t1-12z) and the leak check sees only its own."""
-    return f"{TAG or 't'}{_base36(os.getpid())}-{next(_counter)}z"
+    return f"{TAG or 't'}{base36(os.getpid())}-{next(_counter)}z"
 
 
 @pytest.fixture(autouse=True)
