@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import stat
+import sys
 from typing import TYPE_CHECKING
 
 from nslab.engine import state, statefiles
@@ -335,9 +336,22 @@ def enter_node_view(lab: str, netns: str, node: str, keep: tuple[str, ...] = ())
     enter_prepared(ensure_node_view(lab, netns, node), netns, keep)
 
 
-def enter_prepared(root: str, netns: str, keep: tuple[str, ...] = ()) -> None:
+def code_paths() -> tuple[str, ...]:
+    """Where this interpreter and nslab's own code live, when a node's view would hide them:
+    /tmp is the node's own, so a checkout or virtualenv under /tmp (a CI job's clone) must be
+    bound back, read-only, for services and solution steps that run `python -m nslab...`."""
+    import nslab
+
+    home = os.path.dirname(os.path.dirname(os.path.abspath(nslab.__file__)))
+    found = sorted({p for p in (sys.prefix, sys.base_prefix, home) if p == "/tmp" or p.startswith("/tmp/")})
+    # A path inside another one is bound with it.
+    return tuple(p for p in found if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in found))
+
+
+def enter_prepared(root: str, netns: str, keep: tuple[str, ...] = (), code: tuple[str, ...] = ()) -> None:
     """enter_node_view after ensure_node_view: no lock, no new mounts in the host namespace,
-    so a forked child may call it (the supervisor's preexec_fn)."""
+    so a forked child may call it (the supervisor's preexec_fn). `code`: host directories
+    bound back read-only at their own path (code_paths())."""
     from nslab.kernel import libc
     from nslab.kernel import netns as kns
 
@@ -364,15 +378,24 @@ def enter_prepared(root: str, netns: str, keep: tuple[str, ...] = ()) -> None:
     targets = [("/tmp", os.path.join(root, "tmp"))]
     targets += [(f"/{n}", os.path.join(root, n, "view")) for n in OVERLAID if os.path.isdir(f"/{n}")]
     kept = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in keep]
+    shown = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in code]
     for target, source in targets:  # /run last: its overlay hides the sources under /run/nslab
         libc.bind_mount(source, target)
         kns.set_readonly(target, False, recursive=False)
     _hide_state(keep)
     for path, kept_fd in kept:
+        with contextlib.suppress(OSError):
+            os.makedirs(path, exist_ok=True)  # under the node's own /tmp: a mount point first
         # Recursive: /run/netns is a directory of namespace binds, not of plain files.
         kns.mount(f"/proc/self/fd/{kept_fd}", path, None, libc.MS_BIND | libc.MS_REC)
         kns.set_readonly(path, False, recursive=True)
         os.close(kept_fd)
+    for path, code_fd in shown:
+        with contextlib.suppress(OSError):
+            os.makedirs(path, exist_ok=True)
+        kns.mount(f"/proc/self/fd/{code_fd}", path, None, libc.MS_BIND | libc.MS_REC)
+        kns.set_readonly(path, True, recursive=True)
+        os.close(code_fd)
     try:
         os.chdir(cwd)  # through the new mounts: a shell started in /root writes the node's /root
     except OSError:

@@ -74,7 +74,8 @@ def this_nslab(under: str | None = None) -> Iterator[dict[str, str]]:
 def _enter(view: str, ns: str, keep: tuple[str, ...]) -> Callable[[], None]:
     from nslab.engine import etcfiles
 
-    return lambda: etcfiles.enter_prepared(view, ns, keep)
+    code = etcfiles.code_paths()  # a step's `nslab ...` runs this interpreter and package
+    return lambda: etcfiles.enter_prepared(view, ns, keep, code)
 
 
 def apply(lab: str, scenario: m.Scenario) -> list[StepResult]:

@@ -125,8 +125,10 @@ def spawn(
     view = etcfiles.ensure_node_view(lab, netns_name, service.node)
     keep = (directory, netns.NETNS_DIR)
 
+    code = etcfiles.code_paths()
+
     def enter_node() -> None:  # in the forked child, single-threaded: it may unshare mounts
-        etcfiles.enter_prepared(view, netns_name, keep)
+        etcfiles.enter_prepared(view, netns_name, keep, code)
 
     def body() -> None:
         try:
