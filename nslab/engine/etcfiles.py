@@ -5,6 +5,13 @@
 an `ssl/` directory here replaces the whole of /etc/ssl inside the lab: it holds the lab
 CA as the only trusted certificate (labs are closed worlds) and a copy of the host's
 openssl.cnf, so openssl, curl, wget and Python see the lab CA and nothing else.
+
+Each node's own view lives here too: its size-limited tmpfs, the overlays of /etc, /var,
+/root, /home and /run, its UTS namespace, and entering all of that (see docs/design.md).
+
+Long on purpose: a node's files and its view are one layout (the /etc upper layer is where
+the files above are written, and what `ip netns exec` finds through the /etc/netns link);
+apart, two modules would share every path and ordering rule.
 """
 
 from __future__ import annotations
