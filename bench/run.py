@@ -96,8 +96,11 @@ def scenario_source(workdir: str) -> tuple[str, str]:
     """The scenario file to run, and a note. If the shipped file declares no checks, `nslab
     check` would grade nothing; we then run a copy with three typical checks appended, all
     with a 0.5 s timeout, one of which (a ping to an unassigned address) waits all of it."""
+    from nslab import plugins
     from nslab.errors import NslabError
     from nslab.scenario import loader
+
+    plugins.load()  # the loader alone validates against the registered kinds
 
     scenario = loader.load(SCENARIO)
     if scenario.active_checks():

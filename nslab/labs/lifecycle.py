@@ -71,9 +71,12 @@ def load_for_build(
     name_or_path: str, seed: str | None = None, params: dict[str, Any] | None = None, healthy: bool = False
 ) -> tuple[m.Scenario, str]:
     """Load a scenario and apply its faults (unless healthy). Returns (scenario, source text)."""
+    from nslab import plugins
     from nslab.errors import ScenarioError
     from nslab.scenario import catalog, loader
     from nslab.scenario.yamlsrc import read_file
+
+    plugins.load()  # a library caller of lab.up() need not know about the kind registries
 
     path = catalog.resolve(name_or_path)
     # The same reader as `nslab validate`: a binary, huge or unreadable file is a diagnostic
@@ -223,10 +226,12 @@ def load_copy(lab: str) -> tuple[state.Meta, str, m.Scenario]:
 
     A copy that is missing, binary or no longer valid means the state directory was damaged
     (or nslab changed under a running lab): LabStateError naming the remedy, exit 3."""
+    from nslab import plugins
     from nslab.errors import ScenarioError
     from nslab.scenario import loader
     from nslab.scenario.yamlsrc import read_file
 
+    plugins.load()
     meta = state.require_meta(lab)
     copy = os.path.join(state.lab_dir(lab), "scenario.yaml")
     with contextlib.suppress(FileNotFoundError):  # missing: reported as damage below

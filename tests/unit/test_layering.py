@@ -23,9 +23,9 @@ LAYERS: dict[str, int] = {
     "checks": 4,
     "packets": 4,
     "faults": 5,
-    "labs": 6,
-    "grading": 7,
-    "plugins": 8,
+    "plugins": 6,
+    "labs": 7,
+    "grading": 8,
     "cli": 9,
     "__main__": 10,
 }
